@@ -1,0 +1,192 @@
+"""Shared fixtures: an app per test on SQLite and (when reachable) PostgreSQL, users, tokens, master data."""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import create_engine, text
+from werkzeug.security import generate_password_hash
+
+from backend import create_app
+from backend.config import Config
+from backend.domain import Actor, masterdata
+from backend.domain.auth import hash_token
+from backend.models import ApiToken, Item, Location, Partner, Role, User, db, utcnow
+
+POSTGRES_URL = os.environ.get("LOTWISE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REQUIRE_POSTGRES = os.environ.get("LOTWISE_REQUIRE_POSTGRES") == "1"
+PASSWORD = "secret-pw"
+
+
+def _postgres_reason() -> str | None:
+    """None when PostgreSQL answers, otherwise why not."""
+    try:
+        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # any failure to connect means: not available here
+        return f"PostgreSQL not reachable at {POSTGRES_URL} ({type(exc).__name__}); set LOTWISE_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url():
+    """The maintenance URL of the test PostgreSQL server, or a skip (a failure under LOTWISE_REQUIRE_POSTGRES=1)."""
+    reason = _postgres_reason()
+    if reason:
+        if REQUIRE_POSTGRES:
+            pytest.fail(reason + " and LOTWISE_REQUIRE_POSTGRES=1")
+        pytest.skip(reason)
+    return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def new_postgres_database(postgres_admin_url):
+    """A factory of fresh PostgreSQL databases, all dropped at the end of the run."""
+    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    created = []
+
+    def make() -> str:
+        name = f"lotwise_test_{os.getpid()}_{secrets.token_hex(4)}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        return admin.url.set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    with admin.connect() as conn:
+        for name in created:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path_factory):
+    """One migrated database per kind for the whole run."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'lotwise.db'}"
+    else:
+        url = request.getfixturevalue("new_postgres_database")()
+    app = make_app(url, tmp_path_factory.mktemp("instance"))
+    with app.app_context():
+        from flask_migrate import upgrade
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+def make_app(url: str, instance_path, **settings):
+    """An app on `url` with test settings."""
+    return create_app(Config(SQLALCHEMY_DATABASE_URI=url, INSTANCE_PATH=str(instance_path), TESTING=True,
+                             SECRET_KEY="test", **settings))
+
+
+def clear_database() -> None:
+    """Empty every table (faster than re-creating the schema for each test)."""
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(text(f'DELETE FROM "{table}"'))
+    db.session.commit()
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """A Lotwise app inside an app context, on an empty migrated database."""
+    app = make_app(database_url, tmp_path)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        clear_database()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A test client of the app."""
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def password_hash():
+    """One hash of PASSWORD, computed once: hashing is deliberately slow."""
+    return generate_password_hash(PASSWORD)
+
+
+@pytest.fixture
+def users(app, password_hash) -> dict[str, User]:
+    """A worker, a supervisor and an admin, all with PASSWORD."""
+    rows = {role.value: User(username=role.value, name=role.value.title(), role=role, password_hash=password_hash)
+            for role in Role}
+    db.session.add_all(rows.values())
+    db.session.commit()
+    return rows
+
+
+@pytest.fixture
+def headers(users) -> dict[str, dict]:
+    """Authorization headers per role name (tokens made directly, as sign-in would)."""
+    result = {}
+    for role, user in users.items():
+        token = secrets.token_urlsafe(32)
+        db.session.add(ApiToken(user=user, token_hash=hash_token(token), device=f"HH-{role}",
+                                expires_at=utcnow() + timedelta(days=365)))
+        result[role] = {"Authorization": f"Bearer {token}"}
+    db.session.commit()
+    return result
+
+
+@pytest.fixture
+def actor(users) -> Actor:
+    """The worker, acting from a handheld, for domain-level tests."""
+    return Actor(user=users["worker"], device="HH-01")
+
+
+@pytest.fixture
+def boss(users) -> Actor:
+    """The supervisor, for domain-level tests."""
+    return Actor(user=users["supervisor"], device="HH-02")
+
+
+@pytest.fixture
+def world(app) -> dict:
+    """Master data most tests need: two items, five locations, a supplier and a customer."""
+    s = db.session
+    rows = {
+        "flour": masterdata.create(s, Item, dict(sku="FLOUR", name="Wheat flour", uom="KGM",
+                                                 gtin="09506000134352", shelf_life_days=180)),
+        "eggs": masterdata.create(s, Item, dict(sku="EGGS", name="Eggs", uom="EA", shelf_life_days=28)),
+        "rcv": masterdata.create(s, Location, dict(code="RCV-1", kind="receiving")),
+        "a": masterdata.create(s, Location, dict(code="A-01-01", kind="storage")),
+        "b": masterdata.create(s, Location, dict(code="B-02-01", kind="storage")),
+        "stage": masterdata.create(s, Location, dict(code="STAGE-1", kind="staging")),
+        "qrt": masterdata.create(s, Location, dict(code="QRT-1", kind="quarantine")),
+        "supplier": masterdata.create(s, Partner, dict(code="SUP-MILL", name="Mill & Co", kind="supplier")),
+        "customer": masterdata.create(s, Partner, dict(code="CUS-SHOP", name="Corner Shop", kind="customer")),
+    }
+    s.commit()
+    return rows
+
+
+def ledger_matches_balances(session) -> list:
+    """Balances that differ from the sum of their ledger (empty when all agree)."""
+    rows = session.execute(text("""
+        WITH flows AS (
+            SELECT lot_id, to_location_id AS location_id, qty FROM movement WHERE to_location_id IS NOT NULL
+            UNION ALL
+            SELECT lot_id, from_location_id, -qty FROM movement WHERE from_location_id IS NOT NULL),
+        sums AS (SELECT lot_id, location_id, SUM(qty) AS total FROM flows GROUP BY lot_id, location_id)
+        SELECT COALESCE(b.lot_id, s.lot_id), COALESCE(b.location_id, s.location_id),
+               COALESCE(b.on_hand, 0), COALESCE(s.total, 0)
+        FROM balance b FULL OUTER JOIN sums s ON s.lot_id = b.lot_id AND s.location_id = b.location_id
+        WHERE COALESCE(b.on_hand, 0) <> COALESCE(s.total, 0)""")).all()
+    return rows
+
+
+D = Decimal
