@@ -35,11 +35,12 @@ def serve(host, port, workers, threads, cert, key):
 @with_appcontext
 def demo():
     """Seed the demo data set (a small food manufacturer) unless the database already has users."""
-    from backend.demo import DEMO_LOGINS, seed
+    from zoneinfo import ZoneInfo
 
+    from backend.demo import DEMO_LOGINS, seed
     from backend.models import db
 
-    created = seed(db.session)
+    created = seed(db.session, ZoneInfo(current_app.config["LOTWISE_TIMEZONE"]))
     db.session.commit()
     click.echo("Seeded the demo data." if created else "The database already has data; left as it is.")
     click.echo("Demo logins (user / password): " + ", ".join(f"{u} / {u}" for u in DEMO_LOGINS))

@@ -12,7 +12,7 @@ from backend.domain import Actor, judged_time
 from backend.domain.codes import check_lot_code, check_quantity
 from backend.domain.errors import DomainError, conflict
 from backend.domain.lookup import item_by_sku, location_by_code, lot_by_id, partner_by_code
-from backend.domain.lots import generate_lot_code, local_date
+from backend.domain.lots import generate_lot_code, is_expired, local_date
 from backend.models import (
     Balance, Location, LocationKind, Lot, LotEvent, LotStatus, Movement, MovementType, PartnerKind,
     utcnow,
@@ -72,34 +72,29 @@ def receive(session: Session, actor: Actor, *, item: str, qty: Decimal, location
     check_quantity(qty, item_row.uom)
     dst = location_by_code(session, location)
     partner = partner_by_code(session, supplier, PartnerKind.supplier) if supplier else None
-    if expires_on is None and item_row.shelf_life_days:
-        expires_on = local_date(at, actor.tz) + timedelta(days=item_row.shelf_life_days)
-    if expires_on is not None and expires_on < local_date(at, actor.tz):
-        raise DomainError("lot_expired", f"Lot expired on {expires_on.isoformat()}; it cannot be received",
+    lot_row = _existing_lot(session, item_row, lot, expires_on) if lot is not None else None
+    if lot_row is None:
+        if expires_on is None and item_row.shelf_life_days:
+            expires_on = local_date(at, actor.tz) + timedelta(days=item_row.shelf_life_days)
+        lot_row = Lot(item=item_row, code=lot or generate_lot_code(session, item_row, at), expires_on=expires_on,
+                      supplier=partner, supplier_lot=supplier_lot, unit_cost=unit_cost, received_at=at,
+                      status=LotStatus.quarantine if dst.kind == LocationKind.quarantine else LotStatus.available)
+    if is_expired(lot_row, at, actor.tz):
+        raise DomainError("lot_expired", f"Lot expired on {lot_row.expires_on.isoformat()}; it cannot be received",
                           errors={"expires_on": ["Before the date of receipt"]})
-    lot_row = _find_or_create_lot(session, item_row, lot, expires_on=expires_on, supplier=partner,
-                                  supplier_lot=supplier_lot, unit_cost=unit_cost, at=at, into=dst)
+    session.add(lot_row)
+    session.flush()
     return record(session, actor, MovementType.receive, lot_row, qty, dst=dst, at=at, partner=partner,
                   ref=("receipt", reference) if reference else None)
 
 
-def _find_or_create_lot(session: Session, item, code, *, expires_on, supplier, supplier_lot,
-                        unit_cost, at, into: Location) -> Lot:
-    """The lot being received: an existing one of the same item and code must agree on its expiry."""
-    if code is not None:
-        check_lot_code(code)
-        existing = session.scalar(select(Lot).where(Lot.item_id == item.id, Lot.code == code))
-        if existing is not None:
-            if expires_on is not None and existing.expires_on not in (None, expires_on):
-                raise conflict("lot_conflict", f"Lot {code} exists with expiry {existing.expires_on}")
-            return existing
-    quarantined = into.kind == LocationKind.quarantine
-    lot = Lot(item=item, code=code or generate_lot_code(session, item, at), expires_on=expires_on,
-              supplier=supplier, supplier_lot=supplier_lot, unit_cost=unit_cost, received_at=at,
-              status=LotStatus.quarantine if quarantined else LotStatus.available)
-    session.add(lot)
-    session.flush()
-    return lot
+def _existing_lot(session: Session, item, code: str, expires_on: date | None) -> Lot | None:
+    """The item's lot with this code, if any; receiving more of it must agree on its expiry."""
+    check_lot_code(code)
+    existing = session.scalar(select(Lot).where(Lot.item_id == item.id, Lot.code == code))
+    if existing is not None and expires_on is not None and existing.expires_on not in (None, expires_on):
+        raise conflict("lot_conflict", f"Lot {code} exists with expiry {existing.expires_on}")
+    return existing
 
 
 def move(session: Session, actor: Actor, *, lot: int, from_location: str, to_location: str,
