@@ -4,7 +4,9 @@ from pathlib import Path
 import swagger_ui_bundle
 from flask import Blueprint, send_from_directory
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
+from backend.errors import error_response
 from backend.models import db
 
 blp = Blueprint("health", __name__)
@@ -12,8 +14,11 @@ blp = Blueprint("health", __name__)
 
 @blp.get("/healthz")
 def healthz():
-    """200 when the database answers."""
-    db.session.execute(text("SELECT 1"))
+    """200 when the database answers, 503 when it does not."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        return error_response(503, "database_unavailable", "The database does not answer")
     return {"status": "ok"}
 
 

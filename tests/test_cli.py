@@ -1,0 +1,83 @@
+"""The `lotwise` command as a new user runs it: migrate, seed, serve, sign in and list lots over HTTP."""
+import os
+import socket
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import requests
+
+from backend.domain.auth import issue_token
+from backend.models import db
+from tests.conftest import make_app
+
+LOTWISE = str(Path(sys.executable).with_name("lotwise"))
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def env(tmp_path) -> dict:
+    """An environment pointing Lotwise at a fresh SQLite file and instance folder."""
+    return {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "LOTWISE_INSTANCE_PATH": str(tmp_path)}
+
+
+def lotwise(env: dict, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
+    """Run the console script and fail with its output when it fails."""
+    result = subprocess.run([LOTWISE, *args], env=env, input=input, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def wait_until_up(url: str, process: subprocess.Popen) -> None:
+    """Poll /healthz until the server answers (or died)."""
+    for _ in range(100):
+        assert process.poll() is None, process.stdout.read()
+        try:
+            if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError("server did not come up")
+
+
+def test_serve_demo_data_and_sign_in_as_the_demo_worker(env):
+    """db upgrade + demo + serve: the demo worker signs in and lists lots, as the README shows with curl."""
+    lotwise(env, "db", "upgrade")
+    assert "worker / worker" in lotwise(env, "demo").stdout
+    port = free_port()
+    server = subprocess.Popen([LOTWISE, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url, server)
+        login = requests.post(url + "/api/auth/token",
+                              json={"username": "worker", "password": "worker", "device": "curl"}, timeout=10)
+        assert login.status_code == 200
+        lots = requests.get(url + "/api/lots", headers={"Authorization": "Bearer " + login.json()["token"]},
+                            timeout=10)
+        assert lots.status_code == 200 and lots.json()["total"] >= 10
+        assert requests.get(url + "/api/lots", timeout=10).json()["error"] == "unauthorized"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_user_add_creates_a_user_who_can_sign_in(env):
+    """`lotwise user add` asks for the password and stores the user with the role given."""
+    lotwise(env, "db", "upgrade")
+    result = lotwise(env, "user", "add", "maria", "--role", "supervisor", input="s3cret-pw\ns3cret-pw\n")
+    assert "Added supervisor maria" in result.stdout
+    app = make_app(env["DATABASE_URL"], env["LOTWISE_INSTANCE_PATH"])
+    with app.app_context():
+        _, token = issue_token(db.session, username="maria", password="s3cret-pw", device="t", ttl=timedelta(hours=1))
+        assert token.user.role.value == "supervisor"
+        db.engine.dispose()
