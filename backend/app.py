@@ -10,7 +10,7 @@ from flask_migrate import Migrate
 from flask_smorest import Api
 
 from backend.api import adjustments, auth, counts, health, items, locations, lots, moves, partners, receipts
-from backend.api import require_json_body, stock, users
+from backend.api import IdConverter, require_json_body, stock, users
 from backend.config import Config
 from backend.database import configure_engine
 from backend.errors import register_error_handlers
@@ -30,6 +30,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     db.init_app(app)
     Migrate(app, db, directory=str(MIGRATIONS), render_as_batch=True, compare_type=True)
+    app.url_map.converters["id"] = IdConverter
     api = Api(app)
     with app.app_context():
         configure_engine(db.engine)

@@ -1,7 +1,9 @@
 """Wire format and validation of the REST API (marshmallow). Unknown fields are refused."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from datetime import timezone
+from decimal import Decimal
 
 from marshmallow import Schema, fields, validate
 
@@ -10,28 +12,58 @@ from backend.models import LocationKind, LotStatus, MovementType, PartnerKind, P
 from backend.types import SCALE_DIGITS
 
 
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?", re.ASCII)
+_LIMIT = Decimal(10) ** 13
+_STEP = Decimal(1).scaleb(-SCALE_DIGITS)
+MAX_ID = 2**63 - 1
+
+
 class ExactNumber(fields.Field):
     """An exact decimal: read from a JSON string or number, written as a string ("0.3")."""
 
-    default_error_messages = {"invalid": "Not a number.", "places": f"At most {SCALE_DIGITS} decimal places."}
+    default_error_messages = {"invalid": "Not a number.", "places": f"At most {SCALE_DIGITS} decimal places.",
+                              "too_large": f"Must be less than {_LIMIT:,.0f} in size."}
 
     def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
-        """Parse without passing through binary floating point."""
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)) or len(str(value)) > 40:
+        """Parse plain ASCII decimal notation without passing through binary floating point."""
+        text = repr(value) if isinstance(value, float) else value
+        if isinstance(value, bool) or not isinstance(text, (str, int)):
             raise self.make_error("invalid")
-        try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation:
-            raise self.make_error("invalid") from None
-        if not number.is_finite():
+        text = str(text).strip()
+        if len(text) > 40 or not _NUMBER.fullmatch(text):
             raise self.make_error("invalid")
-        if number.as_tuple().exponent < -SCALE_DIGITS and number != round(number, SCALE_DIGITS):
+        number = Decimal(text)
+        if abs(number) >= _LIMIT:
+            raise self.make_error("too_large")
+        if number != number.quantize(_STEP):
             raise self.make_error("places")
         return number
 
     def _serialize(self, value, attr, obj, **kwargs) -> str | None:
         """Plain notation, no exponent, no trailing zeros."""
         return None if value is None else format(Decimal(value).normalize(), "f")
+
+
+class FloorTime(fields.AwareDateTime):
+    """When something happened on the floor: ISO 8601 with offset, from the year 2000 on, kept in UTC."""
+
+    default_error_messages = {"range": "Must be an ISO 8601 time with offset, from the year 2000 on."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        """Parse, then convert to UTC, refusing times outside the range a ledger can mean."""
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            moment = moment.astimezone(timezone.utc)
+        except OverflowError:
+            raise self.make_error("range") from None
+        if moment.year < 2000:
+            raise self.make_error("range")
+        return moment
+
+
+def Id(**kwargs):  # noqa: N802 - a field factory, named like the fields it makes
+    """A database id: a positive 64-bit integer."""
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
 def _enum(cls, **kwargs):
@@ -46,7 +78,7 @@ Code = lambda n, **kw: fields.String(validate=validate.Length(min=1, max=n), **k
 class PageArgs(Schema):
     """Paging of every list."""
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
@@ -122,9 +154,10 @@ class ItemSchema(Schema):
 class ItemUpdateSchema(ItemSchema):
     """Changes to an item; the SKU is what labels carry, so it never changes."""
 
+    pick_policy = _enum(PickPolicy)
+
     class Meta:
         exclude = ("sku",)
-        partial = True
 
 
 class ItemFilterSchema(PageArgs):
@@ -151,7 +184,6 @@ class LocationUpdateSchema(LocationSchema):
 
     class Meta:
         exclude = ("code",)
-        partial = True
 
 
 class LocationFilterSchema(PageArgs):
@@ -186,7 +218,6 @@ class PartnerUpdateSchema(PartnerSchema):
 
     class Meta:
         exclude = ("code",)
-        partial = True
 
 
 class PartnerFilterSchema(PageArgs):
@@ -297,7 +328,7 @@ class StockFilterSchema(PageArgs):
     """Filters of the stock list."""
 
     item = fields.String(metadata={"description": "SKU"})
-    lot = fields.Integer()
+    lot = Id()
     location = fields.String(metadata={"description": "Location code"})
 
 
@@ -311,7 +342,7 @@ class StockPageSchema(page_of(StockRowSchema)):
 class _Happened(Schema):
     """When it happened on the floor (defaults to now; never later than now)."""
 
-    at = fields.AwareDateTime(metadata={"description": "ISO 8601 with offset"})
+    at = FloorTime(metadata={"description": "ISO 8601 with offset"})
 
 
 class ReceiptSchema(_Happened):
@@ -324,7 +355,7 @@ class ReceiptSchema(_Happened):
     location = Code(40, required=True)
     supplier = fields.String(allow_none=True, metadata={"description": "Supplier code"})
     supplier_lot = fields.String(allow_none=True, validate=validate.Length(max=40))
-    unit_cost = ExactNumber(allow_none=True)
+    unit_cost = ExactNumber(allow_none=True, validate=validate.Range(min=0))
     reference = fields.String(allow_none=True, validate=validate.Length(max=40),
                               metadata={"description": "Delivery note or purchase order number"})
 
@@ -332,7 +363,7 @@ class ReceiptSchema(_Happened):
 class MoveSchema(_Happened):
     """A move of stock between locations."""
 
-    lot = fields.Integer(required=True)
+    lot = Id(required=True)
     from_location = Code(40, required=True, data_key="from")
     to_location = Code(40, required=True, data_key="to")
     qty = ExactNumber(required=True)
@@ -342,7 +373,7 @@ class MoveSchema(_Happened):
 class AdjustmentSchema(_Happened):
     """A stock correction (signed)."""
 
-    lot = fields.Integer(required=True)
+    lot = Id(required=True)
     location = Code(40, required=True)
     delta = ExactNumber(required=True, metadata={"description": "Positive adds, negative removes"})
     reason = Code(200, required=True)
@@ -351,7 +382,7 @@ class AdjustmentSchema(_Happened):
 class ScrapSchema(_Happened):
     """A write-off."""
 
-    lot = fields.Integer(required=True)
+    lot = Id(required=True)
     location = Code(40, required=True)
     qty = ExactNumber(required=True)
     reason = Code(200, required=True)
@@ -360,7 +391,7 @@ class ScrapSchema(_Happened):
 class CountSchema(_Happened):
     """A physical count of one lot at one location."""
 
-    lot = fields.Integer(required=True)
+    lot = Id(required=True)
     location = Code(40, required=True)
     counted = ExactNumber(required=True)
 

@@ -5,12 +5,14 @@ from functools import wraps
 from zoneinfo import ZoneInfo
 
 from flask import current_app, g, request
-from sqlalchemy import func, select
+from werkzeug.routing import IntegerConverter
+from sqlalchemy import func, or_, select
 
 from backend.domain import Actor
 from backend.domain.auth import token_owner
 from backend.domain.errors import DomainError
 from backend.models import Role, db
+from backend.schemas import MAX_ID
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -46,9 +48,14 @@ def paginate(query, args: dict, **extra) -> dict:
     return {"data": rows, "page": page, "per_page": per_page, "total": total, **extra}
 
 
+def matches(text: str, *columns):
+    """Case-insensitive "contains" over columns, with % and _ taken literally."""
+    return or_(*(column.icontains(text, autoescape=True) for column in columns))
+
+
 def require_json_body():
     """Refuse API bodies that are not JSON before any view sees them (415, or 400 when unparsable)."""
-    if (request.method not in _BODY_METHODS or not request.path.startswith("/api/")
+    if (request.method not in _BODY_METHODS or request.url_rule is None or not request.path.startswith("/api/")
             or not request.content_length or request.mimetype == "multipart/form-data"):
         return None
     if not request.is_json:
@@ -56,3 +63,10 @@ def require_json_body():
     if not isinstance(request.get_json(silent=True), dict):
         raise DomainError("invalid_json", "The body must be a JSON object", status=400)
     return None
+
+
+class IdConverter(IntegerConverter):
+    """URL ids: positive integers that fit the database's 64-bit keys (others are 404)."""
+
+    def __init__(self, url_map):
+        super().__init__(url_map, min=1, max=MAX_ID)

@@ -36,7 +36,7 @@ def add_crud_routes(blp: Blueprint, model, schema, update_schema, filter_schema,
         db.session.commit()
         return row
 
-    @blp.get("/<int:obj_id>")
+    @blp.get("/<id:obj_id>")
     @blp.doc(summary=f"Get one {name}.")
     @auth_required()
     @blp.response(200, schema)
@@ -44,10 +44,10 @@ def add_crud_routes(blp: Blueprint, model, schema, update_schema, filter_schema,
         """Get one row."""
         return masterdata.get(db.session, model, obj_id)
 
-    @blp.patch("/<int:obj_id>")
+    @blp.patch("/<id:obj_id>")
     @blp.doc(summary=f"Change a {name}; `active: true` reactivates it (admin).")
     @auth_required(Role.admin)
-    @blp.arguments(update_schema)
+    @blp.arguments(update_schema(partial=True))
     @blp.response(200, schema)
     def update_row(changes, obj_id):
         """Change a row (admin)."""
@@ -55,7 +55,7 @@ def add_crud_routes(blp: Blueprint, model, schema, update_schema, filter_schema,
         db.session.commit()
         return row
 
-    @blp.delete("/<int:obj_id>")
+    @blp.delete("/<id:obj_id>")
     @blp.doc(summary=f"Deactivate a {name}: it stays in the history but takes no new stock (admin).")
     @auth_required(Role.admin)
     @blp.response(200, schema)

@@ -1,7 +1,8 @@
 """Items (SKUs)."""
 from flask_smorest import Blueprint
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
+from backend.api import matches
 from backend.api.crud import add_crud_routes
 from backend.models import Item
 from backend.schemas import ItemFilterSchema, ItemSchema, ItemUpdateSchema
@@ -13,8 +14,7 @@ def _query(args: dict):
     """Items matching the list filters, by SKU."""
     query = select(Item).order_by(Item.sku)
     if "q" in args:
-        like = f"%{args['q']}%"
-        query = query.where(or_(Item.sku.ilike(like), Item.name.ilike(like)))
+        query = query.where(matches(args["q"], Item.sku, Item.name))
     if "gtin" in args:
         query = query.where(Item.gtin == args["gtin"].zfill(14))
     if "active" in args:

@@ -1,7 +1,8 @@
 """Locations."""
 from flask_smorest import Blueprint
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
+from backend.api import matches
 from backend.api.crud import add_crud_routes
 from backend.models import Location
 from backend.schemas import LocationFilterSchema, LocationSchema, LocationUpdateSchema
@@ -13,8 +14,7 @@ def _query(args: dict):
     """Locations matching the list filters, by code."""
     query = select(Location).order_by(Location.code)
     if "q" in args:
-        like = f"%{args['q']}%"
-        query = query.where(or_(Location.code.ilike(like), Location.name.ilike(like)))
+        query = query.where(matches(args["q"], Location.code, Location.name))
     if "kind" in args:
         query = query.where(Location.kind == args["kind"])
     if "active" in args:

@@ -3,7 +3,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import exists, select
 from sqlalchemy.orm import undefer
 
-from backend.api import auth_required, current_actor, paginate
+from backend.api import auth_required, current_actor, matches, paginate
 from backend.domain import lots
 from backend.models import Balance, Item, Location, Lot, LotStatus, Role, db
 from backend.schemas import LotDetailSchema, LotEventSchema, LotFilterSchema, LotSchema, LotStatusSchema, page_of
@@ -29,11 +29,11 @@ def list_lots(args):
     if "expiring_before" in args:
         query = query.where(Lot.expires_on < args["expiring_before"])
     if "q" in args:
-        query = query.where(Lot.code.ilike(f"%{args['q']}%"))
+        query = query.where(matches(args["q"], Lot.code))
     return paginate(query, args)
 
 
-@blp.get("/<int:lot_id>")
+@blp.get("/<id:lot_id>")
 @auth_required()
 @blp.response(200, LotDetailSchema)
 def get_lot(lot_id):
@@ -41,7 +41,7 @@ def get_lot(lot_id):
     return lots.detail(db.session, lot_id)
 
 
-@blp.post("/<int:lot_id>/quarantine")
+@blp.post("/<id:lot_id>/quarantine")
 @auth_required(Role.supervisor)
 @blp.arguments(LotStatusSchema)
 @blp.response(200, LotEventSchema)
@@ -52,7 +52,7 @@ def quarantine(data, lot_id):
     return event
 
 
-@blp.post("/<int:lot_id>/release")
+@blp.post("/<id:lot_id>/release")
 @auth_required(Role.supervisor)
 @blp.arguments(LotStatusSchema)
 @blp.response(200, LotEventSchema)

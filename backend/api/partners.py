@@ -1,7 +1,8 @@
 """Partners: suppliers and customers."""
 from flask_smorest import Blueprint
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
+from backend.api import matches
 from backend.api.crud import add_crud_routes
 from backend.models import Partner
 from backend.schemas import PartnerFilterSchema, PartnerSchema, PartnerUpdateSchema
@@ -13,8 +14,7 @@ def _query(args: dict):
     """Partners matching the list filters, by code."""
     query = select(Partner).order_by(Partner.code)
     if "q" in args:
-        like = f"%{args['q']}%"
-        query = query.where(or_(Partner.code.ilike(like), Partner.name.ilike(like), Partner.city.ilike(like)))
+        query = query.where(matches(args["q"], Partner.code, Partner.name, Partner.city))
     if "kind" in args:
         query = query.where(Partner.kind == args["kind"])
     if "active" in args:

@@ -31,7 +31,7 @@ def create_user(data):
     return user
 
 
-@blp.patch("/<int:user_id>")
+@blp.patch("/<id:user_id>")
 @auth_required(Role.admin)
 @blp.arguments(UserUpdateSchema)
 @blp.response(200, UserSchema)
@@ -42,7 +42,7 @@ def update_user(changes, user_id):
     return user
 
 
-@blp.post("/<int:user_id>/revoke-tokens")
+@blp.post("/<id:user_id>/revoke-tokens")
 @auth_required(Role.admin)
 @blp.response(204)
 def revoke_tokens(user_id):

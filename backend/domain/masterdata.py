@@ -57,8 +57,8 @@ def _checked(session: Session, model, row, data: dict) -> dict:
 
 def _check_item(session: Session, row: Item | None, data: dict) -> None:
     """GTIN check digit, known unit, default pick policy; the unit is fixed once lots exist."""
-    if data.get("gtin"):
-        data["gtin"] = normalize_gtin(data["gtin"])
+    if "gtin" in data:
+        data["gtin"] = normalize_gtin(data["gtin"]) if data["gtin"] else None
     if "uom" in data:
         if data["uom"] not in UNITS:
             raise DomainError("invalid", f"Unknown unit {data['uom']}", errors={"uom": [f"One of {sorted(UNITS)}"]})
