@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -14,47 +14,74 @@ from backend.domain.errors import DomainError, conflict
 from backend.domain.lookup import item_by_sku, location_by_code, lot_by_id, partner_by_code
 from backend.domain.lots import generate_lot_code, is_expired, local_date
 from backend.models import (
-    Balance, Location, LocationKind, Lot, LotEvent, LotStatus, Movement, MovementType, PartnerKind,
-    utcnow,
+    Balance, Location, LocationKind, Lot, LotEvent, LotStatus, Movement, MovementType, PartnerKind, utcnow,
 )
+from backend.types import ExactDecimal, from_scaled
 
-_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
-def lock_balances(session: Session, lot: Lot, sources=(), targets=()) -> dict[int, Balance]:
-    """Lock the lot's balance rows at these locations (creating the targets'), in a fixed order."""
-    target_ids = sorted({loc.id for loc in targets})
-    if target_ids:
-        insert = _INSERT[session.get_bind().dialect.name]
-        rows = [{"lot_id": lot.id, "location_id": i, "on_hand": Decimal(0), "reserved": Decimal(0),
-                 "updated_at": utcnow()} for i in target_ids]
-        session.execute(insert(Balance).values(rows).on_conflict_do_nothing())
-    ids = sorted({loc.id for loc in sources} | set(target_ids))
-    query = (select(Balance).where(Balance.lot_id == lot.id, Balance.location_id.in_(ids))
-             .order_by(Balance.location_id).with_for_update().execution_options(populate_existing=True))
-    return {b.location_id: b for b in session.scalars(query)}
+def locked_on_hand(session: Session, lot: Lot, location: Location) -> Decimal:
+    """The lot's on-hand at a location, with its balance row locked for the rest of the transaction."""
+    query = (select(Balance.on_hand).where(Balance.lot_id == lot.id, Balance.location_id == location.id)
+             .with_for_update())
+    return session.scalar(query) or Decimal(0)
 
 
 def record(session: Session, actor: Actor, type_: MovementType, lot: Lot, qty: Decimal, *,
            src: Location | None = None, dst: Location | None = None, at: datetime,
            partner=None, ref: tuple[str, str] | None = None, reason: str | None = None) -> Movement:
     """Append one movement and apply it to the balances in the same transaction."""
-    balances = lock_balances(session, lot, sources=[src] if src else [], targets=[dst] if dst else [])
-    if src is not None:
-        available = balances[src.id].free if src.id in balances else Decimal(0)
-        if qty > available:
-            raise conflict("insufficient_stock",
-                           f"Only {_fmt(available)} {lot.item.uom} of lot {lot.code} free at {src.code}")
-        balances[src.id].on_hand -= qty
-    if dst is not None:
-        balances[dst.id].on_hand += qty
-    movement = Movement(
-        type=type_, lot=lot, qty=qty, from_location=src, to_location=dst, partner=partner,
-        ref_type=ref[0] if ref else None, ref_number=ref[1] if ref else None, reason=reason,
-        actor=actor.user, device=actor.device, happened_at=at, recorded_at=utcnow())
-    session.add(movement)
-    session.flush()
-    return movement
+    now = utcnow()
+    # Touch balance rows in location order so two concurrent moves can never deadlock.
+    for location in sorted(filter(None, (src, dst)), key=lambda loc: loc.id):
+        if location is src:
+            _take(session, lot, src, qty, now)
+        else:
+            _put(session, lot, dst, qty, now)
+    values = dict(type=type_, lot_id=lot.id, qty=qty, from_location_id=src and src.id, to_location_id=dst and dst.id,
+                  partner_id=partner and partner.id, ref_type=ref and ref[0], ref_number=ref and ref[1],
+                  reason=reason, actor_id=_id(actor.user), device=actor.device, happened_at=at, recorded_at=now)
+    return session.scalars(insert(Movement).returning(Movement), [values]).one()
+
+
+_B = Balance.__table__
+_KEY = (_B.c.lot_id == bindparam("b_lot")) & (_B.c.location_id == bindparam("b_location"))
+_QTY = bindparam("b_qty", type_=ExactDecimal())
+# Built once: constructing these per call (the upsert's `excluded` above all) costs more than running them.
+_TAKE = (update(_B).where(_KEY, _B.c.on_hand - _B.c.reserved >= _QTY)
+         .values(on_hand=_B.c.on_hand - _QTY, updated_at=bindparam("b_now")))
+_FREE = select(_B.c.on_hand - _B.c.reserved).where(_KEY)
+
+
+def _upsert(dialect_insert):
+    """INSERT a balance row or add to the one there."""
+    statement = dialect_insert(_B).values(lot_id=bindparam("b_lot"), location_id=bindparam("b_location"),
+                                          on_hand=_QTY, reserved=0, updated_at=bindparam("b_now"))
+    return statement.on_conflict_do_update(index_elements=[_B.c.lot_id, _B.c.location_id], set_={
+        "on_hand": _B.c.on_hand + statement.excluded.on_hand, "updated_at": statement.excluded.updated_at})
+
+
+_PUT = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
+
+
+def _take(session: Session, lot: Lot, location: Location, qty: Decimal, now: datetime) -> None:
+    """Decrease on-hand if that much is free; the condition is re-checked under the row lock."""
+    key = {"b_lot": lot.id, "b_location": location.id}
+    if session.execute(_TAKE, {**key, "b_qty": qty, "b_now": now}).rowcount != 1:
+        free = from_scaled(session.scalar(_FREE, key) or 0)
+        raise conflict("insufficient_stock",
+                       f"Only {_fmt(free)} {lot.item.uom} of lot {lot.code} free at {location.code}")
+
+
+def _put(session: Session, lot: Lot, location: Location, qty: Decimal, now: datetime) -> None:
+    """Increase on-hand, creating the balance row when it is the first stock there."""
+    params = {"b_lot": lot.id, "b_location": location.id, "b_qty": qty, "b_now": now}
+    session.execute(_PUT[session.get_bind().dialect.name], params)
+
+
+def _id(row) -> int:
+    """A persistent row's primary key without reloading it after a commit expired it."""
+    return inspect(row).identity[0]
 
 
 def _fmt(qty: Decimal) -> str:
@@ -139,7 +166,7 @@ def count(session: Session, actor: Actor, *, lot: int, location: str, counted: D
         check_quantity(counted, lot_row.item.uom, field="counted")
     loc = location_by_code(session, location)
     at = judged_time(at)
-    on_hand = lock_balances(session, lot_row, targets=[loc])[loc.id].on_hand
+    on_hand = locked_on_hand(session, lot_row, loc)
     event = LotEvent(lot_id=lot_row.id, kind="count", old_value=_fmt(on_hand), new_value=_fmt(counted),
                      location=loc, actor=actor.user, device=actor.device, happened_at=at)
     session.add(event)
