@@ -9,15 +9,16 @@ from flask import Flask
 from flask_migrate import Migrate
 from flask_smorest import Api
 
-from backend.api import adjustments, auth, counts, health, items, locations, lots, moves, partners, receipts
-from backend.api import IdConverter, require_json_body, stock, users
+from backend.api import adjustments, auth, counts, health, items, locations, lots, moves, orders, partners
+from backend.api import IdConverter, production, receipts, require_json_body, shipments, stock, tasks, users
 from backend.config import Config
 from backend.database import configure_engine
 from backend.errors import register_error_handlers
 from backend.models import db
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-API_BLUEPRINTS = (auth, users, items, locations, partners, lots, stock, receipts, moves, adjustments, counts)
+API_BLUEPRINTS = (auth, users, items, locations, partners, lots, stock, receipts, moves, adjustments, counts,
+                  orders, tasks, production, shipments)
 
 
 def create_app(config: Config | None = None) -> Flask:

@@ -95,6 +95,24 @@ class MovementType(str, enum.Enum):
     ret = "return"
 
 
+class TaskStatus(str, enum.Enum):
+    """Where a pick task is in its life: open -> picked -> confirmed, or exception, or cancelled."""
+
+    open = "open"
+    picked = "picked"
+    confirmed = "confirmed"
+    exception = "exception"
+    cancelled = "cancelled"
+
+
+class OrderStatus(str, enum.Enum):
+    """A sales or production order's lifecycle; progress per line is derived from its tasks."""
+
+    open = "open"
+    closed = "closed"
+    cancelled = "cancelled"
+
+
 def _enum(cls: type[enum.Enum], name: str):
     """A portable enum column: VARCHAR with a CHECK constraint, storing the values."""
     from sqlalchemy import Enum
@@ -200,6 +218,7 @@ class Lot(db.Model):
     received_at: Mapped[datetime]
     expires_on: Mapped[date | None] = mapped_column(index=True)
     unit_cost: Mapped[Decimal | None]
+    production_order_id: Mapped[int | None] = mapped_column(ForeignKey("production_order.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     item: Mapped[Item] = relationship()
@@ -214,6 +233,7 @@ class Movement(db.Model):
         CheckConstraint("qty > 0", name="qty_positive"),
         CheckConstraint("from_location_id IS NOT NULL OR to_location_id IS NOT NULL", name="has_location"),
         Index("ix_movement_lot_happened", "lot_id", "happened_at"),
+        Index("ix_movement_ref", "ref_type", "ref_number"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     type: Mapped[MovementType] = mapped_column(_enum(MovementType, "movement_type"))
@@ -226,6 +246,7 @@ class Movement(db.Model):
     ref_number: Mapped[str | None] = mapped_column(String(40))
     reason: Mapped[str | None] = mapped_column(String(200))
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("movement.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("pick_task.id"), index=True)
     actor_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     device: Mapped[str | None] = mapped_column(String(64))
     happened_at: Mapped[datetime]
@@ -280,6 +301,185 @@ class LotEvent(db.Model):
 
 Lot.on_hand = deferred(select(type_coerce(func.coalesce(func.sum(Balance.on_hand), 0), ExactDecimal()))
                        .where(Balance.lot_id == Lot.id).correlate_except(Balance).scalar_subquery())
+
+
+class SalesOrder(db.Model):
+    """A customer's order: lines of item and quantity, wanted on a day."""
+
+    __tablename__ = "sales_order"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("partner.id"), index=True)
+    requested_on: Mapped[date | None]
+    status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus, "order_status"), default=OrderStatus.open)
+    reference: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    customer: Mapped[Partner] = relationship()
+    lines: Mapped[list[SalesOrderLine]] = relationship(back_populates="order", order_by="SalesOrderLine.id")
+
+
+class SalesOrderLine(db.Model):
+    """One item and quantity of a sales order."""
+
+    __tablename__ = "sales_order_line"
+    __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("sales_order.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    qty: Mapped[Decimal]
+    order: Mapped[SalesOrder] = relationship(back_populates="lines")
+    item: Mapped[Item] = relationship()
+    tasks: Mapped[list[PickTask]] = relationship(viewonly=True, order_by="PickTask.id")
+
+    def progress(self) -> dict:
+        """How much of the line is open, picked, confirmed, shipped, and not allocated at all."""
+        sums = dict.fromkeys(("open", "picked", "confirmed", "shipped"), Decimal(0))
+        for task in self.tasks:
+            if task.shipment_id is not None:
+                sums["shipped"] += task.qty
+            elif task.status in (TaskStatus.picked, TaskStatus.exception) and task.picked_qty is not None:
+                sums["picked"] += task.qty
+            elif task.status.value in sums:
+                sums[task.status.value] += task.qty
+        covered = sum(sums.values(), start=Decimal(0))
+        return {"id": self.id, "item": self.item.sku, "qty": self.qty, **sums,
+                "unallocated": max(self.qty - covered, Decimal(0))}
+
+
+class ProductionOrder(db.Model):
+    """Making a planned quantity of an output item on a production location from material lines."""
+
+    __tablename__ = "production_order"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    planned_qty: Mapped[Decimal]
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
+    due_on: Mapped[date | None]
+    status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus, "order_status"), default=OrderStatus.open)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    item: Mapped[Item] = relationship()
+    location: Mapped[Location] = relationship()
+    materials: Mapped[list[ProductionMaterial]] = relationship(back_populates="order",
+                                                              order_by="ProductionMaterial.id")
+    operations: Mapped[list[ProductionOperation]] = relationship(back_populates="order",
+                                                                order_by="ProductionOperation.id")
+
+
+class ProductionMaterial(db.Model):
+    """One input item and quantity a production order needs."""
+
+    __tablename__ = "production_material"
+    __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("production_order.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    qty: Mapped[Decimal]
+    order: Mapped[ProductionOrder] = relationship(back_populates="materials")
+    item: Mapped[Item] = relationship()
+
+
+class ProductionOperation(db.Model):
+    """A step of a production order: on which workstation or machine, by whom, from when to when."""
+
+    __tablename__ = "production_operation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("production_order.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    workstation: Mapped[str] = mapped_column(String(80))
+    operator_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    order: Mapped[ProductionOrder] = relationship(back_populates="operations")
+    operator: Mapped[User] = relationship()
+
+
+class PickList(db.Model):
+    """The pick tasks that bring one order's stock to its staging or production location."""
+
+    __tablename__ = "pick_list"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    sales_order_id: Mapped[int | None] = mapped_column(ForeignKey("sales_order.id"), index=True)
+    production_order_id: Mapped[int | None] = mapped_column(ForeignKey("production_order.id"), index=True)
+    to_location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sales_order: Mapped[SalesOrder | None] = relationship()
+    production_order: Mapped[ProductionOrder | None] = relationship()
+    to_location: Mapped[Location] = relationship()
+    tasks: Mapped[list[PickTask]] = relationship(back_populates="pick_list", order_by="PickTask.id")
+
+
+class PickTask(db.Model):
+    """Pick `qty` of an item (expected lot, from-location) to the list's location."""
+
+    __tablename__ = "pick_task"
+    __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pick_list_id: Mapped[int] = mapped_column(ForeignKey("pick_list.id"), index=True)
+    sales_order_line_id: Mapped[int | None] = mapped_column(ForeignKey("sales_order_line.id"), index=True)
+    production_material_id: Mapped[int | None] = mapped_column(ForeignKey("production_material.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"), index=True)
+    from_location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
+    to_location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
+    qty: Mapped[Decimal]
+    status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus, "task_status"), default=TaskStatus.open,
+                                               index=True)
+    picked_qty: Mapped[Decimal | None]
+    picked_lot_id: Mapped[int | None] = mapped_column(ForeignKey("lot.id"))
+    picked_from_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))
+    picked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    picked_at: Mapped[datetime | None]
+    exception_reason: Mapped[str | None] = mapped_column(String(30))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None]
+    decision: Mapped[str | None] = mapped_column(String(10))
+    decision_reason: Mapped[str | None] = mapped_column(String(200))
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    confirmed_at: Mapped[datetime | None]
+    settled_qty: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipment.id"), index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    pick_list: Mapped[PickList] = relationship(back_populates="tasks")
+    item: Mapped[Item] = relationship()
+    lot: Mapped[Lot] = relationship(foreign_keys=[lot_id])
+    from_location: Mapped[Location] = relationship(foreign_keys=[from_location_id])
+    to_location: Mapped[Location] = relationship(foreign_keys=[to_location_id])
+    picked_lot: Mapped[Lot | None] = relationship(foreign_keys=[picked_lot_id])
+    picked_from: Mapped[Location | None] = relationship(foreign_keys=[picked_from_id])
+    picked_by: Mapped[User | None] = relationship(foreign_keys=[picked_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    confirmed_by: Mapped[User | None] = relationship(foreign_keys=[confirmed_by_id])
+    shipment: Mapped[Shipment | None] = relationship(back_populates="tasks")
+
+
+class Shipment(db.Model):
+    """Confirmed picks sent to a customer under one delivery note number."""
+
+    __tablename__ = "shipment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    sales_order_id: Mapped[int] = mapped_column(ForeignKey("sales_order.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("partner.id"), index=True)
+    shipped_at: Mapped[datetime]
+    actor_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    sales_order: Mapped[SalesOrder] = relationship()
+    customer: Mapped[Partner] = relationship()
+    tasks: Mapped[list[PickTask]] = relationship(back_populates="shipment", order_by="PickTask.id")
+
+
+class CustomerReturn(db.Model):
+    """Goods a customer sent back, received into quarantine against the original shipment."""
+
+    __tablename__ = "customer_return"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipment.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime]
+    actor_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    shipment: Mapped[Shipment] = relationship()
 
 
 @event.listens_for(Movement, "before_update")

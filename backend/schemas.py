@@ -8,7 +8,7 @@ from decimal import Decimal
 from marshmallow import Schema, fields, validate
 
 from backend.domain.codes import UNITS
-from backend.models import LocationKind, LotStatus, MovementType, PartnerKind, PickPolicy, Role
+from backend.models import LocationKind, LotStatus, MovementType, OrderStatus, PartnerKind, PickPolicy, Role, TaskStatus
 from backend.types import SCALE_DIGITS
 
 
@@ -420,3 +420,313 @@ class ReceiptResultSchema(MovementSchema):
     """A receipt's movement with its lot."""
 
     lot = fields.Nested(ReceivedLotSchema)
+
+
+# --- orders, picking, production, shipping ----------------------------------------------------
+
+def _code(attr: str):
+    """A related row's code (or number) by attribute path, None when absent."""
+    def get(obj):
+        for part in attr.split("."):
+            obj = getattr(obj, part, None)
+            if obj is None:
+                return None
+        return obj
+    return fields.Function(get)
+
+
+class OrderLineInSchema(Schema):
+    """A line of a new order."""
+
+    item = Code(40, required=True, metadata={"description": "SKU"})
+    qty = ExactNumber(required=True)
+
+
+class SalesOrderInSchema(Schema):
+    """A new sales order."""
+
+    customer = Code(40, required=True, metadata={"description": "Customer code"})
+    requested_on = fields.Date(allow_none=True)
+    reference = fields.String(allow_none=True, validate=validate.Length(max=40))
+    lines = fields.List(fields.Nested(OrderLineInSchema), required=True, validate=validate.Length(min=1, max=500))
+
+
+class TaskSchema(Schema):
+    """A pick task as workers and supervisors see it."""
+
+    id = fields.Integer()
+    pick_list = _code("pick_list.number")
+    status = _enum(TaskStatus)
+    item = _code("item.sku")
+    uom = _code("item.uom")
+    lot = fields.Function(lambda t: {"id": t.lot_id, "code": t.lot.code,
+                                     "expires_on": t.lot.expires_on and t.lot.expires_on.isoformat()})
+    from_location = _code("from_location.code")
+    to_location = _code("to_location.code")
+    qty = ExactNumber()
+    picked_qty = ExactNumber()
+    picked_lot = _code("picked_lot.code")
+    picked_from = _code("picked_from.code")
+    picked_by = _code("picked_by.username")
+    picked_at = fields.AwareDateTime()
+    exception_reason = fields.String()
+    decision = fields.String()
+    decision_reason = fields.String()
+    decided_by = _code("decided_by.username")
+    confirmed_by = _code("confirmed_by.username")
+    confirmed_at = fields.AwareDateTime()
+    shipment = _code("shipment.number")
+
+
+class PickListSchema(Schema):
+    """A pick list with its tasks in walking order."""
+
+    id = fields.Integer()
+    number = fields.String()
+    sales_order = _code("sales_order.number")
+    production_order = _code("production_order.number")
+    to_location = _code("to_location.code")
+    created_at = fields.AwareDateTime()
+    tasks = fields.Method("_tasks")
+
+    def _tasks(self, pick_list) -> list:
+        """Tasks ordered by from-location, the order a picker walks."""
+        ordered = sorted(pick_list.tasks, key=lambda t: (t.from_location.code, t.id))
+        return TaskSchema(many=True).dump(ordered)
+
+
+class AllocationSchema(Schema):
+    """A pick list made by allocation, with what could not be allocated."""
+
+    pick_list = fields.Nested(PickListSchema)
+    shortfalls = fields.Dict(keys=fields.String(), values=ExactNumber(),
+                             metadata={"description": "Line (or material) id -> quantity not allocated"})
+
+
+class StagingSchema(Schema):
+    """Where allocated stock is to be brought."""
+
+    staging = Code(40, required=True, metadata={"description": "Staging location code"})
+    at = FloorTime()
+
+
+class LineProgressSchema(Schema):
+    """An order line with how far it has got."""
+
+    id = fields.Integer()
+    item = fields.String()
+    qty = ExactNumber()
+    open = ExactNumber(metadata={"description": "In open tasks"})
+    picked = ExactNumber(metadata={"description": "Picked, awaiting confirmation or decision"})
+    confirmed = ExactNumber()
+    shipped = ExactNumber()
+    unallocated = ExactNumber(metadata={"description": "Not covered by any task: the shortfall"})
+
+
+class SalesOrderSchema(Schema):
+    """A sales order with line progress."""
+
+    id = fields.Integer()
+    number = fields.String()
+    customer = _code("customer.code")
+    requested_on = fields.Date()
+    reference = fields.String()
+    status = _enum(OrderStatus)
+    created_at = fields.AwareDateTime()
+    lines = fields.Method("_lines")
+
+    def _lines(self, order) -> list:
+        """Each line's progress, derived from its tasks."""
+        return LineProgressSchema(many=True).dump([line.progress() for line in order.lines])
+
+
+class OrderFilterSchema(PageArgs):
+    """Filters of the order list."""
+
+    status = _enum(OrderStatus)
+    customer = fields.String()
+
+
+class TaskFilterSchema(PageArgs):
+    """Filters of the task list."""
+
+    status = _enum(TaskStatus)
+    pick_list = Id()
+    location = fields.String(metadata={"description": "From-location code"})
+
+
+class PickSchema(Schema):
+    """A worker's pick: what was scanned, where, how many."""
+
+    scan = fields.String(required=True, validate=validate.Length(min=1, max=512))
+    qty = ExactNumber(required=True)
+    location = fields.String(allow_none=True, validate=validate.Length(max=40),
+                             metadata={"description": "Location scanned; default the task's"})
+    short = fields.Boolean(load_default=False, metadata={"description": "Less was there: release the rest"})
+    at = FloorTime()
+
+
+class PickResultSchema(Schema):
+    """The verdict of a pick and what it recorded."""
+
+    status = fields.String()
+    reason = fields.String(allow_none=True)
+    message = fields.String()
+    movements = fields.List(fields.Integer())
+    task = fields.Nested(TaskSchema)
+
+
+class DecisionSchema(Schema):
+    """A supervisor's decision on an exception."""
+
+    reason = Code(200, required=True)
+
+
+class ConfirmedSchema(Schema):
+    """Tasks a confirmation confirmed."""
+
+    confirmed = fields.List(fields.Nested(TaskSchema))
+
+
+class ShipInSchema(Schema):
+    """Which confirmed picks to ship (default: all of the order's)."""
+
+    tasks = fields.List(Id(), allow_none=True)
+    at = FloorTime()
+
+
+class ShipmentSchema(Schema):
+    """A shipment: delivery note, customer, shipped lots."""
+
+    id = fields.Integer()
+    number = fields.String()
+    sales_order = _code("sales_order.number")
+    customer = _code("customer.code")
+    shipped_at = fields.AwareDateTime()
+    tasks = fields.List(fields.Nested(TaskSchema))
+
+
+class ReturnInSchema(_Happened):
+    """Goods coming back from a customer."""
+
+    shipment = Id(required=True)
+    lot = Id(required=True)
+    qty = ExactNumber(required=True)
+    location = Code(40, required=True, metadata={"description": "A quarantine location"})
+    reason = Code(200, required=True)
+
+
+class ReturnSchema(Schema):
+    """A recorded customer return."""
+
+    id = fields.Integer()
+    number = fields.String()
+    shipment = _code("shipment.number")
+    reason = fields.String()
+    received_at = fields.AwareDateTime()
+    movement = fields.Nested(MovementSchema)
+
+
+class MaterialInSchema(OrderLineInSchema):
+    """An input of a production order."""
+
+
+class ProductionOrderInSchema(Schema):
+    """A new production order."""
+
+    item = Code(40, required=True, metadata={"description": "Output SKU"})
+    qty = ExactNumber(required=True)
+    location = Code(40, required=True, metadata={"description": "Production location code"})
+    due_on = fields.Date(allow_none=True)
+    materials = fields.List(fields.Nested(MaterialInSchema), required=True, validate=validate.Length(min=1))
+
+
+class OperationInSchema(_Happened):
+    """A step starting on a workstation or machine."""
+
+    name = Code(80, required=True)
+    workstation = Code(80, required=True)
+    operator = fields.String(allow_none=True, metadata={"description": "User name; default the caller"})
+
+
+class OperationSchema(Schema):
+    """A production step."""
+
+    id = fields.Integer()
+    name = fields.String()
+    workstation = fields.String()
+    operator = _code("operator.username")
+    started_at = fields.AwareDateTime()
+    ended_at = fields.AwareDateTime()
+
+
+class MaterialSchema(Schema):
+    """An input line of a production order."""
+
+    id = fields.Integer()
+    item = _code("item.sku")
+    qty = ExactNumber()
+
+
+class ProductionOrderSchema(Schema):
+    """A production order."""
+
+    id = fields.Integer()
+    number = fields.String()
+    item = _code("item.sku")
+    planned_qty = ExactNumber()
+    location = _code("location.code")
+    due_on = fields.Date()
+    status = _enum(OrderStatus)
+    materials = fields.List(fields.Nested(MaterialSchema))
+    operations = fields.List(fields.Nested(OperationSchema))
+
+
+class ConsumeSchema(_Happened):
+    """Input used by a production order."""
+
+    lot = Id(required=True)
+    location = Code(40, required=True)
+    qty = ExactNumber(required=True)
+
+
+class ProduceSchema(_Happened):
+    """Output of a production order."""
+
+    qty = ExactNumber(required=True)
+    location = Code(40, required=True)
+    lot = fields.String(allow_none=True, metadata={"description": "Lot code; generated when absent"})
+    expires_on = fields.Date(allow_none=True)
+
+
+class EdgeSchema(Schema):
+    """Input lot -> output lot through a production order."""
+
+    from_lot = fields.Integer(data_key="from", attribute="from")
+    to_lot = fields.Integer(data_key="to", attribute="to")
+    consumed = ExactNumber()
+    produced = ExactNumber()
+    order = fields.String()
+
+
+class TraceOrderSchema(ProductionOrderSchema):
+    """A production order in a trace: who made it, on what, when."""
+
+    class Meta:
+        fields = ("id", "number", "item", "operations")
+
+
+class TraceSchema(Schema):
+    """A lot's genealogy graph."""
+
+    root = fields.Function(lambda t: t["root"].id)
+    direction = fields.String()
+    lots = fields.List(fields.Nested(ReceivedLotSchema))
+    edges = fields.List(fields.Nested(EdgeSchema))
+    orders = fields.List(fields.Nested(TraceOrderSchema))
+
+
+class TraceArgs(Schema):
+    """Which way to trace."""
+
+    direction = fields.String(load_default="backward", validate=validate.OneOf(["backward", "forward"]))

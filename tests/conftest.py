@@ -3,18 +3,19 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from werkzeug.security import generate_password_hash
 
 from backend import create_app
 from backend.config import Config
 from backend.domain import Actor, masterdata
 from backend.domain.auth import hash_token
-from backend.models import ApiToken, Item, Location, Partner, Role, User, db, utcnow
+from backend.models import ApiToken, Balance, Item, Location, Partner, PickTask, Role, TaskStatus, User, db, utcnow
 
 POSTGRES_URL = os.environ.get("LOTWISE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("LOTWISE_REQUIRE_POSTGRES") == "1"
@@ -190,3 +191,22 @@ def ledger_matches_balances(session) -> list:
 
 
 D = Decimal
+
+
+def reservations_match_tasks(session) -> list:
+    """Balances whose `reserved` differs from what the pick tasks hold (empty when all agree).
+
+    Open tasks hold their quantity at (expected lot, from-location); picked and confirmed tasks hold what is
+    not yet shipped or consumed at (picked lot, to-location); a flagged pick holds both until decided.
+    """
+    held = defaultdict(Decimal)
+    for task in session.scalars(select(PickTask)):
+        if task.status == TaskStatus.open or (task.status == TaskStatus.exception and task.picked_qty is not None):
+            held[task.lot_id, task.from_location_id] += task.qty
+        if task.status in (TaskStatus.picked, TaskStatus.confirmed, TaskStatus.exception) and task.picked_qty:
+            held[task.picked_lot_id, task.to_location_id] += task.qty - task.settled_qty
+    actual = {(b.lot_id, b.location_id): b.reserved for b in session.scalars(select(Balance))}
+    keys = set(held) | set(actual)
+    return sorted((key, actual.get(key, Decimal(0)), held.get(key, Decimal(0))) for key in keys
+                  if actual.get(key, Decimal(0)) != held.get(key, Decimal(0)))
+

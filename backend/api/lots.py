@@ -4,9 +4,11 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import undefer
 
 from backend.api import auth_required, current_actor, matches, paginate
-from backend.domain import lots
+from backend.domain import genealogy, lots
 from backend.models import Balance, Item, Location, Lot, LotStatus, Role, db
-from backend.schemas import LotDetailSchema, LotEventSchema, LotFilterSchema, LotSchema, LotStatusSchema, page_of
+from backend.schemas import (
+    LotDetailSchema, LotEventSchema, LotFilterSchema, LotSchema, LotStatusSchema, TraceArgs, TraceSchema, page_of,
+)
 
 blp = Blueprint("lots", __name__, url_prefix="/api/lots", description="Lots")
 
@@ -39,6 +41,15 @@ def list_lots(args):
 def get_lot(lot_id):
     """A lot with its stock per location and its full movement and event history."""
     return lots.detail(db.session, lot_id)
+
+
+@blp.get("/<id:lot_id>/trace")
+@auth_required()
+@blp.arguments(TraceArgs, location="query")
+@blp.response(200, TraceSchema)
+def trace(args, lot_id):
+    """The lot's genealogy: backward to the lots that went into it, or forward to what was made from it."""
+    return genealogy.trace(db.session, lot_id, args["direction"])
 
 
 @blp.post("/<id:lot_id>/quarantine")

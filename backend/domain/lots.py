@@ -67,3 +67,11 @@ def detail(session: Session, lot_id: int) -> dict:
     events = session.scalars(select(LotEvent).where(LotEvent.lot_id == lot_id)
                              .order_by(LotEvent.happened_at, LotEvent.id))
     return {"lot": lot, "balances": balances.all(), "movements": movements.all(), "events": events.all()}
+
+
+def status_at(session: Session, lot: Lot, at: datetime) -> LotStatus:
+    """The lot's status as it was at `at`: the old value of the first status change after it, if any."""
+    later = session.scalar(select(LotEvent.old_value).where(
+        LotEvent.lot_id == lot.id, LotEvent.kind == "status", LotEvent.happened_at > at)
+        .order_by(LotEvent.happened_at, LotEvent.id).limit(1))
+    return LotStatus(later) if later else lot.status

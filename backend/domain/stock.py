@@ -20,16 +20,10 @@ from backend.types import ExactDecimal, from_scaled
 
 
 
-def locked_on_hand(session: Session, lot: Lot, location: Location) -> Decimal:
-    """The lot's on-hand at a location, with its balance row locked for the rest of the transaction."""
-    query = (select(Balance.on_hand).where(Balance.lot_id == lot.id, Balance.location_id == location.id)
-             .with_for_update())
-    return session.scalar(query) or Decimal(0)
-
-
 def record(session: Session, actor: Actor, type_: MovementType, lot: Lot, qty: Decimal, *,
            src: Location | None = None, dst: Location | None = None, at: datetime,
-           partner=None, ref: tuple[str, str] | None = None, reason: str | None = None) -> Movement:
+           partner=None, ref: tuple[str, str] | None = None, reason: str | None = None,
+           task_id: int | None = None, reverses_id: int | None = None) -> Movement:
     """Append one movement and apply it to the balances in the same transaction."""
     now = utcnow()
     # Touch balance rows in location order so two concurrent moves can never deadlock.
@@ -40,7 +34,8 @@ def record(session: Session, actor: Actor, type_: MovementType, lot: Lot, qty: D
             _put(session, lot, dst, qty, now)
     values = dict(type=type_, lot_id=lot.id, qty=qty, from_location_id=src and src.id, to_location_id=dst and dst.id,
                   partner_id=partner and partner.id, ref_type=ref and ref[0], ref_number=ref and ref[1],
-                  reason=reason, actor_id=_id(actor.user), device=actor.device, happened_at=at, recorded_at=now)
+                  reason=reason, actor_id=_id(actor.user), device=actor.device, happened_at=at, recorded_at=now,
+                  task_id=task_id, reverses_id=reverses_id)
     return session.scalars(insert(Movement).returning(Movement), [values]).one()
 
 
@@ -62,6 +57,32 @@ def _upsert(dialect_insert):
 
 
 _PUT = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
+_RESERVE = (update(_B).where(_KEY, _B.c.on_hand - _B.c.reserved >= _QTY)
+            .values(reserved=_B.c.reserved + _QTY, updated_at=bindparam("b_now")))
+_UNRESERVE = (update(_B).where(_KEY, _B.c.reserved >= _QTY)
+              .values(reserved=_B.c.reserved - _QTY, updated_at=bindparam("b_now")))
+
+
+def reserve(session: Session, lot_id: int, location_id: int, qty: Decimal) -> bool:
+    """Promise `qty` of free stock to a task; False (nothing changed) when that much is not free."""
+    params = {"b_lot": lot_id, "b_location": location_id, "b_qty": qty, "b_now": utcnow()}
+    return session.execute(_RESERVE, params).rowcount == 1
+
+
+def unreserve(session: Session, lot_id: int, location_id: int, qty: Decimal) -> None:
+    """Release a promise made by reserve()."""
+    params = {"b_lot": lot_id, "b_location": location_id, "b_qty": qty, "b_now": utcnow()}
+    if session.execute(_UNRESERVE, params).rowcount != 1:
+        raise RuntimeError(f"reservation of lot {lot_id} at location {location_id} is smaller than {qty}")
+
+
+def free_stock(session: Session, lot_id: int, location_id: int) -> tuple[Decimal, Decimal]:
+    """(on_hand, free) of a lot at a location, its balance row locked for the rest of the transaction."""
+    row = session.execute(select(_B.c.on_hand, _B.c.reserved).where(_KEY).with_for_update(),
+                          {"b_lot": lot_id, "b_location": location_id}).first()
+    if row is None:
+        return Decimal(0), Decimal(0)
+    return row.on_hand, row.on_hand - row.reserved
 
 
 def _take(session: Session, lot: Lot, location: Location, qty: Decimal, now: datetime) -> None:
@@ -166,7 +187,7 @@ def count(session: Session, actor: Actor, *, lot: int, location: str, counted: D
         check_quantity(counted, lot_row.item.uom, field="counted")
     loc = location_by_code(session, location)
     at = judged_time(at)
-    on_hand = locked_on_hand(session, lot_row, loc)
+    on_hand, _ = free_stock(session, lot_row.id, loc.id)
     event = LotEvent(lot_id=lot_row.id, kind="count", old_value=_fmt(on_hand), new_value=_fmt(counted),
                      location=loc, actor=actor.user, device=actor.device, happened_at=at)
     session.add(event)
