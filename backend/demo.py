@@ -1,17 +1,26 @@
-"""The demo data set: a small cookie bakery with its suppliers, customers, warehouse and stock."""
+"""The demo data set: a small cookie bakery with its suppliers, customers, warehouse and stock.
+
+Besides receipts it has a week of history, made through the domain rules as the floor would have done it:
+two production runs on named machines and operators, shipments to several customers, and for today open
+pick lists (sales orders and a planned run's materials) that a new user can pick, confirm and ship at once.
+"""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.domain import Actor, masterdata, stock
+from backend.domain import Actor, masterdata, orders, picking, production, shipping, stock
 from backend.domain.auth import create_user
 from backend.domain.lots import local_date, set_status
-from backend.models import Balance, Item, Location, LotStatus, Partner, Role, User
+from backend.domain.scans import GS
+from backend.models import Balance, Item, Location, Lot, LotStatus, Partner, PickList, PickTask, Role, User
 
 DEMO_LOGINS = ("worker", "supervisor", "admin")
 
@@ -19,6 +28,13 @@ USERS = (
     ("worker", "Jonas Becker"),
     ("supervisor", "Sabine Krüger"),
     ("admin", "Thomas Wendt"),
+)
+
+# Line operators named on production operations; workers with random passwords, not demo logins.
+OPERATORS = (
+    ("mkaya", "Murat Kaya"),
+    ("lschulz", "Lena Schulz"),
+    ("dnowak", "Dariusz Nowak"),
 )
 
 # sku, name, unit, GTIN-13 without its check digit, shelf life in days
@@ -97,19 +113,102 @@ QUARANTINED = (
     ("RM-COCOA", "HZ-K3317", "Certificate of analysis missing; held until the supplier sends it", "QRT-1"),
 )
 
+# Recipes per batch: (sku, qty) of each material
+DOUBLE_CHOCOLATE_BATCH = (("RM-FLOUR", "100"), ("RM-SUGAR", "60"), ("RM-BUTTER", "50"), ("RM-EGGS", "600"),
+                          ("RM-COCOA", "15"))
+BUTTER_COOKIE_BATCH = (("RM-FLOUR", "140"), ("RM-BUTTER", "100"), ("RM-SUGAR", "60"), ("RM-EGGS", "400"))
+
+
+class Run(NamedTuple):
+    """A past production run: made on a line from a recipe through steps on machines by operators."""
+
+    days_ago: int
+    start: str  # the site's wall-clock time the first step started (materials are picked before it)
+    item: str
+    planned: str
+    made: str
+    line: str
+    store: str  # where the output is put away
+    materials: tuple  # (sku, qty) pairs
+    steps: tuple  # (operation, machine, operator's user name, hours) in order; materials go in at the first
+
+
+PRODUCTION_RUNS = (
+    Run(8, "06:00", "FG-DOUBLE-8", "1200", "1180", "LINE-1", "A-03-02", DOUBLE_CHOCOLATE_BATCH, (
+        ("Mixing", "Spiral mixer SM-200", "mkaya", 1),
+        ("Depositing and baking", "Tunnel oven TO-12", "lschulz", 3.5),
+        ("Flow wrapping", "Flow wrapper FW-3", "dnowak", 2))),
+    Run(2, "06:30", "FG-BUTTER-500", "600", "590", "LINE-2", "A-03-02", BUTTER_COOKIE_BATCH, (
+        ("Creaming and mixing", "Horizontal mixer HM-150", "dnowak", 1),
+        ("Wire-cutting and baking", "Tunnel oven TO-18", "mkaya", 3),
+        ("Tin filling", "Tin filler TF-2", "lschulz", 2))),
+)
+
+
+class Sale(NamedTuple):
+    """A customer's order: allocated to a staging lane, picked, confirmed and shipped two hours later."""
+
+    customer: str
+    reference: str  # the customer's purchase order number
+    days_ago: int
+    clock: str  # the site's wall-clock time of allocation
+    staging: str
+    lines: tuple  # (sku, qty) pairs
+
+
+SHIPPED_ORDERS = (
+    Sale("CUS-FRISCH", "4500018872", 6, "09:00", "STAGE-1", (("FG-DOUBLE-8", "360"),)),
+    Sale("CUS-HANSE", "HF-2291", 5, "10:30", "STAGE-2", (("FG-DOUBLE-8", "192"),)),
+    Sale("CUS-GRUEN", "GK-PO-7713", 1, "08:30", "STAGE-1", (("FG-BUTTER-500", "120"), ("FG-DOUBLE-8", "96"))),
+    Sale("CUS-LINDE", "KL-0419", 1, "11:00", "STAGE-2", (("FG-BUTTER-500", "60"),)),
+)
+
+# Allocated today and waiting for the picker: customer, reference, staging lane, lines
+OPEN_ORDERS = (
+    ("CUS-TANK", "RP-1187", "STAGE-1", (("FG-DOUBLE-8", "96"),)),
+    ("CUS-HANSE", "HF-2310", "STAGE-2", (("FG-BUTTER-500", "96"), ("FG-DOUBLE-8", "144"))),
+    ("CUS-FRISCH", "4500019040", "STAGE-1", (("FG-DOUBLE-8", "192"), ("FG-BUTTER-500", "120"))),
+)
+
+# Planned for today, its materials requested: item, qty, line, recipe
+PLANNED_RUN = ("FG-DOUBLE-8", "1200", "LINE-1", DOUBLE_CHOCOLATE_BATCH)
+
+
+@dataclass(frozen=True)
+class Crew:
+    """Who does the demo's work: the picker, the supervisor and the line operators (by user name)."""
+
+    session: Session
+    worker: Actor
+    supervisor: Actor
+    operators: dict[str, Actor]
+
 
 def seed(session: Session, tz: ZoneInfo = ZoneInfo("UTC")) -> bool:
     """Seed the demo data set into an empty database; False, changing nothing, when users exist."""
     if session.scalar(select(User.id).limit(1)) is not None:
         return False
     users = {username: _add_user(session, username, name) for username, name in USERS}
+    operators = {username: Actor(user=_add_operator(session, username, name), device="PC-LINES", tz=tz)
+                 for username, name in OPERATORS}
     _add_master_data(session)
     worker = Actor(user=users["worker"], device="HH-01", tz=tz)
     supervisor = Actor(user=users["supervisor"], device="PC-OFFICE", tz=tz)
     now = datetime.now(timezone.utc)
-    lots = _receive_and_put_away(session, worker, now, local_date(now, tz))
+    today = local_date(now, tz)
+    lots = _receive_and_put_away(session, worker, now, today)
     _quarantine(session, worker, supervisor, lots, now)
+    crew = Crew(session, worker, supervisor, operators)
+    _replay_history(crew, today)
+    _open_todays_work(crew, today)
     return True
+
+
+def lot_scan(lot: Lot) -> str:
+    """What a handheld reads from the lot's GS1 DataMatrix label: (01) GTIN or (240) SKU, then (10) lot."""
+    if lot.item.gtin:
+        return f"]d201{lot.item.gtin}10{lot.code}"
+    return f"]d2240{lot.item.sku}{GS}10{lot.code}"
 
 
 def gtin13(digits: str) -> str:
@@ -121,6 +220,11 @@ def gtin13(digits: str) -> str:
 def _add_user(session: Session, username: str, name: str) -> User:
     """A demo user whose role and password are its user name."""
     return create_user(session, username=username, password=username, role=Role(username), name=name)
+
+
+def _add_operator(session: Session, username: str, name: str) -> User:
+    """A line operator (a worker) with a random password: not a demo login."""
+    return create_user(session, username=username, password=secrets.token_urlsafe(16), role=Role.worker, name=name)
 
 
 def _add_master_data(session: Session) -> None:
@@ -172,3 +276,113 @@ def _stocked_balances(session: Session, lot_id: int) -> list:
     """The lot's balances with stock on hand."""
     return list(session.scalars(select(Balance).where(Balance.lot_id == lot_id, Balance.on_hand > 0)))
 
+
+
+def _site_time(today: date, days_ago: int, clock: str, tz: ZoneInfo) -> datetime:
+    """The site's wall-clock time `clock` (HH:MM) `days_ago` days before today, in UTC."""
+    hour, minute = map(int, clock.split(":"))
+    return datetime.combine(today - timedelta(days=days_ago), time(hour, minute), tzinfo=tz).astimezone(timezone.utc)
+
+
+def _replay_history(crew: Crew, today: date) -> None:
+    """Run the past production runs and shipments in the order they happened, so each sees the stock of its day."""
+    tz = crew.worker.tz
+    events = [(_site_time(today, run.days_ago, run.start, tz), _production_run, run) for run in PRODUCTION_RUNS]
+    events += [(_site_time(today, sale.days_ago, sale.clock, tz), _shipped_sale, sale) for sale in SHIPPED_ORDERS]
+    for at, happen, row in sorted(events, key=lambda event: event[0]):
+        happen(crew, row, at)
+
+
+def _production_run(crew: Crew, run: Run, start: datetime) -> None:
+    """Plan, supply, run, book and close one production order; its output is put away afterwards."""
+    session, supervisor = crew.session, crew.supervisor
+    order = production.create_production_order(
+        session, supervisor, item=run.item, qty=Decimal(run.planned), location=run.line,
+        materials=_lines(run.materials), due_on=local_date(start, supervisor.tz))
+    requested = start - timedelta(minutes=90)
+    pick_list, shortfalls = production.request_materials(session, supervisor, order=order.id, at=requested)
+    _must_be_covered(order.number, shortfalls)
+    _backdate(requested, order, pick_list)
+    tasks = _pick_all(crew, pick_list, requested + timedelta(minutes=10))
+    _confirm(crew, tasks, start - timedelta(minutes=20))
+    clock, output = start, None
+    for number, (name, machine, operator, hours) in enumerate(run.steps):
+        actor = crew.operators[operator]
+        operation = production.start_operation(session, actor, order=order.id, name=name, workstation=machine,
+                                               operator=operator, at=clock)
+        if number == 0:
+            for task in tasks:
+                production.consume(session, actor, order=order.id, lot=task.picked_lot_id, location=run.line,
+                                   qty=task.picked_qty, at=clock + timedelta(minutes=5))
+        clock += timedelta(hours=hours)
+        if number == len(run.steps) - 1:
+            output = production.produce(session, actor, order=order.id, qty=Decimal(run.made), location=run.line,
+                                        at=clock - timedelta(minutes=5))
+        production.end_operation(session, actor, operation=operation.id, at=clock)
+    stock.move(session, crew.worker, lot=output.lot_id, from_location=run.line, to_location=run.store,
+               qty=Decimal(run.made), at=clock + timedelta(minutes=20))
+    production.close_order(session, supervisor, order=order.id)
+
+
+def _shipped_sale(crew: Crew, sale: Sale, allocated: datetime) -> None:
+    """Take a customer's order, allocate, pick and confirm it, and ship it two hours later."""
+    order, pick_list = _allocated_sale(crew, sale.customer, sale.reference, sale.staging, sale.lines, allocated)
+    _backdate(allocated, order, pick_list)
+    tasks = _pick_all(crew, pick_list, allocated + timedelta(minutes=15))
+    _confirm(crew, tasks, allocated + timedelta(hours=1))
+    shipping.ship(crew.session, crew.supervisor, order=order.id, at=allocated + timedelta(hours=2))
+
+
+def _open_todays_work(crew: Crew, today: date) -> None:
+    """Today's sales orders and the planned run's materials, allocated and waiting for the picker."""
+    for customer, reference, staging, lines in OPEN_ORDERS:
+        _allocated_sale(crew, customer, reference, staging, lines, None)
+    item, qty, line, materials = PLANNED_RUN
+    order = production.create_production_order(crew.session, crew.supervisor, item=item, qty=Decimal(qty),
+                                                location=line, materials=_lines(materials), due_on=today)
+    _, shortfalls = production.request_materials(crew.session, crew.supervisor, order=order.id)
+    _must_be_covered(order.number, shortfalls)
+
+
+def _allocated_sale(crew: Crew, customer: str, reference: str, staging: str, lines: tuple,
+                    at: datetime | None) -> tuple:
+    """A sales order allocated in full to a staging lane at `at` (None: now); returns it and its pick list."""
+    requested_on = local_date(at or datetime.now(timezone.utc), crew.supervisor.tz)
+    order = orders.create_sales_order(crew.session, crew.supervisor, customer=customer, lines=_lines(lines),
+                                      requested_on=requested_on, reference=reference)
+    pick_list, shortfalls = orders.allocate_order(crew.session, crew.supervisor, order=order.id, staging=staging,
+                                                  at=at)
+    _must_be_covered(order.number, shortfalls)
+    return order, pick_list
+
+
+def _lines(pairs: tuple) -> list[dict]:
+    """Order or material lines from (sku, qty) pairs."""
+    return [{"item": sku, "qty": Decimal(qty)} for sku, qty in pairs]
+
+
+def _must_be_covered(number: str, shortfalls: dict) -> None:
+    """The demo's quantities are chosen to fit its stock: a shortfall is a mistake in the tables above."""
+    if shortfalls:
+        raise RuntimeError(f"demo data: {number} is short of {shortfalls}")
+
+
+def _pick_all(crew: Crew, pick_list: PickList, at: datetime) -> list[PickTask]:
+    """The worker picks every task of the list in walking order, scanning each lot's label, four minutes apart."""
+    tasks = sorted(pick_list.tasks, key=lambda task: (task.from_location.code, task.id))
+    for number, task in enumerate(tasks):
+        picking.pick(crew.session, crew.worker, task=task.id, scan=lot_scan(task.lot), qty=task.qty,
+                     at=at + timedelta(minutes=4 * number))
+    return tasks
+
+
+def _confirm(crew: Crew, tasks: list[PickTask], at: datetime) -> None:
+    """The supervisor confirms the picks; dated `at`, as confirm() stamps the current time."""
+    for task in picking.confirm(crew.session, crew.supervisor, tasks):
+        task.confirmed_at = at
+
+
+def _backdate(at: datetime, *documents) -> None:
+    """Date orders and pick lists made for the past on their day (the domain stamps them with the current time)."""
+    for document in documents:
+        document.created_at = at

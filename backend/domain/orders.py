@@ -1,6 +1,7 @@
 """Sales orders: creation, allocation into pick lists, re-allocation and cancellation."""
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -20,6 +21,9 @@ from backend.models import (
 
 def numbered(session: Session, row, prefix: str):
     """Give a new row its document number from its id (unique without a counter table)."""
+    # A placeholder unique to this transaction: a shared one ("") would make concurrent inserts
+    # wait on each other's unique-index entry until commit.
+    row.number = f"~{secrets.token_hex(8)}"
     session.add(row)
     session.flush()
     row.number = f"{prefix}-{row.id:06d}"
@@ -31,7 +35,7 @@ def create_sales_order(session: Session, actor: Actor, *, customer: str, lines: 
     """A customer's order of items and quantities."""
     if not lines:
         raise DomainError("invalid", "An order needs at least one line", errors={"lines": ["Empty"]})
-    order = SalesOrder(number="", customer=partner_by_code(session, customer, PartnerKind.customer),
+    order = SalesOrder(customer=partner_by_code(session, customer, PartnerKind.customer),
                        requested_on=requested_on, reference=reference)
     for line in lines:
         item = item_by_sku(session, line["item"])
@@ -55,7 +59,7 @@ def allocate_order(session: Session, actor: Actor, *, order: int, staging: str,
     to = location_by_code(session, staging)
     if to.kind != LocationKind.staging:
         raise DomainError("invalid", f"{to.code} is not a staging location", errors={"staging": ["Not staging"]})
-    pick_list = numbered(session, PickList(number="", sales_order=order_row, to_location=to), "PL")
+    pick_list = numbered(session, PickList(sales_order=order_row, to_location=to), "PL")
     shortfalls = {}
     for line in order_row.lines:
         need = open_need(session, PickTask.sales_order_line_id == line.id, line.qty)

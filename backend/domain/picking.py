@@ -138,7 +138,8 @@ def pick(session: Session, actor: Actor, *, task: int, scan: str, qty: Decimal, 
     _split_off_remainder(session, task_row, qty, short)
     movement = record(session, actor, MovementType.pick, lot, qty, src=where, dst=task_row.to_location, at=at,
                       ref=("pick_list", task_row.pick_list.number), task_id=task_row.id)
-    reserve(session, lot.id, task_row.to_location_id, qty)
+    if not reserve(session, lot.id, task_row.to_location_id, qty):
+        raise RuntimeError("picked stock could not be held at the destination")  # record() just put it there
     task_row.status = TaskStatus.picked if verdict.status == APPLIED else TaskStatus.exception
     task_row.exception_reason = verdict.reason
     task_row.picked_qty, task_row.picked_lot, task_row.picked_from = qty, lot, where

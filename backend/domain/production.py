@@ -27,7 +27,7 @@ def create_production_order(session: Session, actor: Actor, *, item: str, qty: D
     line = location_by_code(session, location)
     if line.kind != LocationKind.production:
         raise DomainError("invalid", f"{line.code} is not a production location", errors={"location": ["Kind"]})
-    order = ProductionOrder(number="", item=output, planned_qty=check_quantity(qty, output.uom), location=line,
+    order = ProductionOrder(item=output, planned_qty=check_quantity(qty, output.uom), location=line,
                             due_on=due_on)
     for material in materials:
         input_item = item_by_sku(session, material["item"])
@@ -39,7 +39,7 @@ def request_materials(session: Session, actor: Actor, *, order: int,
                       at: datetime | None = None) -> tuple[PickList, dict[int, Decimal]]:
     """Allocate the materials' open need into a pick list to the production location; returns the shortfalls."""
     order_row = _open(session, order)
-    pick_list = numbered(session, PickList(number="", production_order=order_row,
+    pick_list = numbered(session, PickList(production_order=order_row,
                                            to_location_id=order_row.location_id), "PL")
     shortfalls = {}
     for material in order_row.materials:

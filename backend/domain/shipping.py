@@ -43,7 +43,7 @@ def ship(session: Session, actor: Actor, *, order: int, tasks: list[int] | None 
     rows = [t for t in rows if t.status == TaskStatus.confirmed]
     if not rows:
         raise conflict("nothing_to_ship", f"Order {order_row.number} has no confirmed picks to ship")
-    shipment = numbered(session, Shipment(number="", sales_order=order_row, customer_id=order_row.customer_id,
+    shipment = numbered(session, Shipment(sales_order=order_row, customer_id=order_row.customer_id,
                                           shipped_at=at, actor_id=actor.user.id), "DN")
     for task in rows:
         _ship_task(session, actor, shipment, task, at)
@@ -94,7 +94,7 @@ def receive_return(session: Session, actor: Actor, *, shipment: int, lot: int, q
     if qty > shipped - returned:
         raise conflict("over_return", f"Shipment {shipment_row.number} carried {shipped - returned} more of "
                        f"lot {lot_row.code} at most")
-    row = numbered(session, CustomerReturn(number="", shipment=shipment_row, reason=reason, received_at=at,
+    row = numbered(session, CustomerReturn(shipment=shipment_row, reason=reason, received_at=at,
                                            actor_id=actor.user.id), "RT")
     movement = record(session, actor, MovementType.ret, lot_row, qty, dst=where, at=at,
                       partner=shipment_row.customer, ref=("return", row.number), reason=reason)
