@@ -34,7 +34,7 @@ def serve(host, port, workers, threads, cert, key):
 @main.command("demo")
 @with_appcontext
 def demo():
-    """Seed the demo data set (a small food manufacturer) unless the database already has users."""
+    """Seed the demo data set (a cookie bakery with a week of history) unless the database has users."""
     from zoneinfo import ZoneInfo
 
     from backend.demo import DEMO_LOGINS, seed

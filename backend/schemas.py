@@ -6,6 +6,7 @@ from datetime import timezone
 from decimal import Decimal
 
 from marshmallow import Schema, fields, validate
+from marshmallow.utils import get_value
 
 from backend.domain.codes import UNITS
 from backend.models import LocationKind, LotStatus, MovementType, OrderStatus, PartnerKind, PickPolicy, Role, TaskStatus
@@ -425,14 +426,8 @@ class ReceiptResultSchema(MovementSchema):
 # --- orders, picking, production, shipping ----------------------------------------------------
 
 def _code(attr: str):
-    """A related row's code (or number) by attribute path, None when absent."""
-    def get(obj):
-        for part in attr.split("."):
-            obj = getattr(obj, part, None)
-            if obj is None:
-                return None
-        return obj
-    return fields.Function(get)
+    """A related row's code (or number) by dotted path, None when absent."""
+    return fields.Function(lambda obj: get_value(obj, attr, default=None))
 
 
 class OrderLineInSchema(Schema):
@@ -716,6 +711,19 @@ class TraceOrderSchema(ProductionOrderSchema):
         fields = ("id", "number", "item", "operations")
 
 
+class PartnerMovementSchema(Schema):
+    """A receipt from a supplier or a shipment to a customer, with the partner's contact details."""
+
+    lot = fields.Integer(attribute="lot_id")
+    qty = ExactNumber()
+    document = fields.String(attribute="ref_number")
+    happened_at = fields.AwareDateTime()
+    partner = fields.Function(lambda m: m.partner and {
+        "code": m.partner.code, "name": m.partner.name, "phone": m.partner.phone,
+        "phone_after_hours": m.partner.phone_after_hours, "city": m.partner.city, "country": m.partner.country})
+    supplier_lot = fields.Function(lambda m: m.lot.supplier_lot if m.type.value == "receive" else None)
+
+
 class TraceSchema(Schema):
     """A lot's genealogy graph."""
 
@@ -724,6 +732,8 @@ class TraceSchema(Schema):
     lots = fields.List(fields.Nested(ReceivedLotSchema))
     edges = fields.List(fields.Nested(EdgeSchema))
     orders = fields.List(fields.Nested(TraceOrderSchema))
+    receipts = fields.List(fields.Nested(PartnerMovementSchema), metadata={"description": "From which supplier"})
+    shipments = fields.List(fields.Nested(PartnerMovementSchema), metadata={"description": "To which customer"})
 
 
 class TraceArgs(Schema):

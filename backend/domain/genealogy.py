@@ -38,7 +38,15 @@ def trace(session: Session, lot_id: int, direction: str = "backward") -> dict:
                     lots[new_id] = session.get(Lot, new_id)
     unique_edges = {(e["from"], e["to"], e["order"]): e for e in edges}
     return {"root": root, "direction": direction, "lots": list(lots.values()),
-            "edges": list(unique_edges.values()), "orders": [o for o in orders.values() if o is not None]}
+            "edges": list(unique_edges.values()), "orders": [o for o in orders.values() if o is not None],
+            "receipts": _partner_movements(session, MovementType.receive, lots),
+            "shipments": _partner_movements(session, MovementType.ship, lots)}
+
+
+def _partner_movements(session: Session, kind: MovementType, lots: dict) -> list[Movement]:
+    """The receipts from suppliers (or shipments to customers) of the traced lots, in time order."""
+    return session.scalars(select(Movement).where(Movement.type == kind, Movement.lot_id.in_(list(lots)))
+                           .order_by(Movement.happened_at, Movement.id)).all()
 
 
 def _links(session: Session, lot_ids: list[int], direction: str) -> list[tuple[str, dict, dict]]:

@@ -26,10 +26,10 @@ def is_expired(lot: Lot, at: datetime, tz: ZoneInfo) -> bool:
     return lot.expires_on is not None and local_date(at, tz) > lot.expires_on
 
 
-def generate_lot_code(session: Session, item: Item, at: datetime) -> str:
-    """A new lot code unique for the item: the day (YYMMDD) and four random characters."""
+def generate_lot_code(session: Session, item: Item, at: datetime, tz: ZoneInfo) -> str:
+    """A new lot code unique for the item: the site's day (YYMMDD) and four random characters."""
     while True:
-        code = f"{at:%y%m%d}-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(4))
+        code = f"{local_date(at, tz):%y%m%d}-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(4))
         taken = session.scalar(select(Lot.id).where(Lot.item_id == item.id, Lot.code == code))
         if taken is None:
             return code

@@ -96,8 +96,9 @@ def classify(task: TaskView, lot: LotView, location: str, qty: Decimal, on_hand:
 def _worse(task: TaskView, lot: LotView) -> bool:
     """True when the scanned lot should have waited: it expires (FEFO) or arrived (FIFO) later."""
     if task.policy == PickPolicy.fefo.value:
-        if lot.expires_on != task.lot_expires_on:
-            return lot.expires_on is None or (task.lot_expires_on is not None and lot.expires_on > task.lot_expires_on)
+        if lot.expires_on == task.lot_expires_on:
+            return False
+        return lot.expires_on is None or (task.lot_expires_on is not None and lot.expires_on > task.lot_expires_on)
     return lot.received_at > task.lot_received_at
 
 
@@ -125,6 +126,9 @@ def pick(session: Session, actor: Actor, *, task: int, scan: str, qty: Decimal, 
     check_quantity(qty, task_row.item.uom)
     lot = resolve_lot(session, interpret(scan, substitute))
     where = location_by_code(session, location) if location else task_row.from_location
+    if where.id == task_row.to_location_id:
+        raise DomainError("invalid", f"{where.code} is where this task delivers to, not a place to pick from",
+                          errors={"location": ["The task's destination"]})
     on_hand, free = free_stock(session, lot.id, where.id)
     verdict = classify(task_view(task_row), lot_view(session, lot, at), where.code, qty, on_hand,
                        local_date(at, actor.tz))
@@ -134,7 +138,7 @@ def pick(session: Session, actor: Actor, *, task: int, scan: str, qty: Decimal, 
         unreserve(session, lot.id, where.id, qty)
         free += qty
     if free < qty:
-        _bump(session, actor, lot, where.id, qty - free, at, keep=task_row.id)
+        _bump(session, actor, lot, where.id, qty - free, keep=task_row.id)
     _split_off_remainder(session, task_row, qty, short)
     movement = record(session, actor, MovementType.pick, lot, qty, src=where, dst=task_row.to_location, at=at,
                       ref=("pick_list", task_row.pick_list.number), task_id=task_row.id)
@@ -181,8 +185,7 @@ def _copy(task: PickTask, **changes) -> PickTask:
     return PickTask(**(fields | changes))
 
 
-def _bump(session: Session, actor: Actor, lot: Lot, location_id: int, needed: Decimal, at: datetime,
-          keep: int) -> None:
+def _bump(session: Session, actor: Actor, lot: Lot, location_id: int, needed: Decimal, keep: int) -> None:
     """Free `needed` units other open tasks had reserved: re-allocate those tasks, or flag what cannot be."""
     others = session.scalars(select(PickTask).where(
         PickTask.lot_id == lot.id, PickTask.from_location_id == location_id, PickTask.status == TaskStatus.open,
@@ -192,7 +195,8 @@ def _bump(session: Session, actor: Actor, lot: Lot, location_id: int, needed: De
             return
         unreserve(session, other.lot_id, other.from_location_id, other.qty)
         needed -= other.qty
-        reallocate_task(session, other, at, actor.tz, exclude=(lot.id, location_id))
+        # The other task will be picked from now on: find it stock usable now, not at the pick's time.
+        reallocate_task(session, other, judged_time(None), actor.tz, exclude=(lot.id, location_id))
 
 
 def reallocate_task(session: Session, task: PickTask, at: datetime, tz, *, exclude=None) -> None:

@@ -92,7 +92,7 @@ def consume(session: Session, actor: Actor, *, order: int, lot: int, location: s
     where = location_by_code(session, location)
     _usable(session, lot_row, at, actor)
     if lot_row.item_id not in {m.item_id for m in order_row.materials}:
-        raise DomainError("wrong_item", f"{lot_row.item.sku} is not a material of {order_row.number}")
+        raise conflict("wrong_item", f"{lot_row.item.sku} is not a material of {order_row.number}")
     _settle_reservations(session, order_row, lot_row, where.id, qty)
     return record(session, actor, MovementType.consume, lot_row, qty, src=where, at=at,
                   ref=("production", order_row.number))
@@ -114,8 +114,11 @@ def produce(session: Session, actor: Actor, *, order: int, qty: Decimal, locatio
     if lot_row is None:
         if expires_on is None and item.shelf_life_days:
             expires_on = local_date(at, actor.tz) + timedelta(days=item.shelf_life_days)
-        lot_row = Lot(item=item, code=lot or generate_lot_code(session, item, at), expires_on=expires_on,
+        lot_row = Lot(item=item, code=lot or generate_lot_code(session, item, at, actor.tz), expires_on=expires_on,
                       received_at=at, production_order_id=order_row.id, status=LotStatus.available)
+        if is_expired(lot_row, at, actor.tz):
+            raise DomainError("lot_expired", f"Expiry {expires_on} is before the day of production",
+                              errors={"expires_on": ["Before the day of production"]})
         session.add(lot_row)
         session.flush()
     return record(session, actor, MovementType.produce, lot_row, qty, dst=where, at=at,
@@ -125,8 +128,16 @@ def produce(session: Session, actor: Actor, *, order: int, qty: Decimal, locatio
 def close_order(session: Session, actor: Actor, *, order: int) -> ProductionOrder:
     """Close a production order: its open material tasks are cancelled and their reservations released."""
     order_row = _open(session, order)
-    release_open_tasks(session, session.scalars(select(PickTask).join(PickList).where(
-        PickList.production_order_id == order_row.id).with_for_update(of=PickTask)).all())
+    tasks = session.scalars(select(PickTask).join(PickList).where(
+        PickList.production_order_id == order_row.id).with_for_update(of=PickTask)).all()
+    if any(t.status == TaskStatus.exception and t.picked_qty is not None for t in tasks):
+        raise conflict("exceptions_outstanding", f"Decide the flagged picks of {order_row.number} first")
+    release_open_tasks(session, tasks)
+    for task in tasks:
+        if task.status in (TaskStatus.picked, TaskStatus.confirmed) and task.settled_qty < task.qty:
+            # Left-over material stays on the line as free stock, to be moved back or used elsewhere.
+            unreserve(session, task.picked_lot_id, task.to_location_id, task.qty - task.settled_qty)
+            task.settled_qty = task.qty
     for operation in order_row.operations:
         operation.ended_at = operation.ended_at or judged_time(None)
     order_row.status = OrderStatus.closed

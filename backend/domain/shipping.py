@@ -83,6 +83,9 @@ def receive_return(session: Session, actor: Actor, *, shipment: int, lot: int, q
     shipment_row = session.get(Shipment, shipment)
     if shipment_row is None:
         raise unknown("shipment", shipment)
+    if at < shipment_row.shipped_at:
+        raise DomainError("invalid", f"Goods cannot come back before shipment {shipment_row.number} left",
+                          errors={"at": ["Before the shipment"]})
     lot_row = lot_by_id(session, lot, lock=True)
     check_quantity(qty, lot_row.item.uom)
     where = location_by_code(session, location)

@@ -25,6 +25,8 @@ def record(session: Session, actor: Actor, type_: MovementType, lot: Lot, qty: D
            partner=None, ref: tuple[str, str] | None = None, reason: str | None = None,
            task_id: int | None = None, reverses_id: int | None = None) -> Movement:
     """Append one movement and apply it to the balances in the same transaction."""
+    if src is not None and src is dst:
+        raise DomainError("invalid", f"A movement needs two places; {src.code} is both", errors={"to": ["Same"]})
     now = utcnow()
     # Touch balance rows in location order so two concurrent moves can never deadlock.
     for location in sorted(filter(None, (src, dst)), key=lambda loc: loc.id):
@@ -124,7 +126,7 @@ def receive(session: Session, actor: Actor, *, item: str, qty: Decimal, location
     if lot_row is None:
         if expires_on is None and item_row.shelf_life_days:
             expires_on = local_date(at, actor.tz) + timedelta(days=item_row.shelf_life_days)
-        lot_row = Lot(item=item_row, code=lot or generate_lot_code(session, item_row, at), expires_on=expires_on,
+        lot_row = Lot(item=item_row, code=lot or generate_lot_code(session, item_row, at, actor.tz), expires_on=expires_on,
                       supplier=partner, supplier_lot=supplier_lot, unit_cost=unit_cost, received_at=at,
                       status=LotStatus.quarantine if dst.kind == LocationKind.quarantine else LotStatus.available)
     if is_expired(lot_row, at, actor.tz):
