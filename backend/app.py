@@ -10,7 +10,7 @@ from flask_migrate import Migrate
 from flask_smorest import Api
 
 from backend.api import adjustments, auth, counts, health, items, locations, lots, moves, orders, partners
-from backend.api import IdConverter, production, receipts, require_json_body, shipments, stock, tasks, users
+from backend.api import IdConverter, production, receipts, require_json_body, scan, shipments, stock, tasks, users
 from backend.config import Config
 from backend.database import configure_engine
 from backend.errors import register_error_handlers
@@ -18,7 +18,7 @@ from backend.models import db
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 API_BLUEPRINTS = (auth, users, items, locations, partners, lots, stock, receipts, moves, adjustments, counts,
-                  orders, tasks, production, shipments)
+                  orders, tasks, production, shipments, scan)
 
 
 def create_app(config: Config | None = None) -> Flask:

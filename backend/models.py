@@ -223,6 +223,7 @@ class Lot(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     item: Mapped[Item] = relationship()
     supplier: Mapped[Partner | None] = relationship()
+    balances: Mapped[list[Balance]] = relationship(viewonly=True)
 
 
 class Movement(db.Model):

@@ -740,3 +740,34 @@ class TraceArgs(Schema):
     """Which way to trace."""
 
     direction = fields.String(load_default="backward", validate=validate.OneOf(["backward", "forward"]))
+
+
+# --- scans, barcodes, labels ------------------------------------------------------------------
+
+class ScanInSchema(Schema):
+    """A raw scan from a camera decoder or a keyboard-wedge scanner."""
+
+    scan = fields.String(required=True, validate=validate.Length(min=1, max=4096))
+
+
+class ScanLotSchema(LotSchema):
+    """The lot a scan names, with its stock per location."""
+
+    balances = fields.Method("_balances")
+
+    def _balances(self, lot) -> list:
+        """Non-empty stock of the lot per location."""
+        rows = [b for b in lot.balances if b.on_hand > 0]
+        return LotBalanceSchema(many=True).dump(sorted(rows, key=lambda b: b.location.code))
+
+
+class ScanResultSchema(Schema):
+    """What a scan is: lot, location, SSCC, item, unknown or invalid, with its GS1 data."""
+
+    kind = fields.String()
+    gs1 = fields.Dict(allow_none=True)
+    error = fields.String(allow_none=True)
+    message = fields.String(allow_none=True)
+    lot = fields.Nested(ScanLotSchema)
+    item = fields.Nested(ItemSchema)
+    location = fields.Nested(LocationSchema)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from backend.domain.codes import LOT_CODE_RE
 from backend.domain.errors import DomainError, unknown
-from backend.models import Item, Lot
+from backend.models import Item, Location, Lot
 
 GS = "\x1d"
 MAX_SCAN = 512
@@ -113,3 +113,44 @@ def resolve_lot(session: Session, scan: Scan) -> Lot:
     if len(lots) > 1:
         raise DomainError("ambiguous_lot", f"Lot code {scan.text} exists for several items: scan the full label")
     return lots[0]
+
+
+def describe(session: Session, raw: str, substitute: str = "|") -> dict:
+    """What a scan is — lot, location, SSCC, item or unknown — with its GS1 data, for any caller.
+
+    A bad barcode is reported (kind "invalid" with the reason), never guessed; a bare code is looked up
+    as a location first, then as a lot.
+    """
+    try:
+        scan = interpret(raw, substitute)
+    except DomainError as exc:
+        return {"kind": "invalid", "error": exc.code, "message": exc.message, "gs1": None}
+    result = {"kind": "unknown", "gs1": _gs1_fields(scan) if scan.is_gs1 else None, "error": None, "message": None}
+    if scan.text is not None:
+        location = session.scalar(select(Location).where(Location.code == scan.text))
+        if location is not None:
+            return {**result, "kind": "location", "location": location}
+    if scan.sscc and not scan.lot:
+        return {**result, "kind": "sscc"}
+    try:
+        lot = resolve_lot(session, scan)
+    except DomainError as exc:
+        item = _item_of(session, scan)
+        kind = "item" if item is not None and exc.code == "unknown_lot" else "unknown"
+        return {**result, "kind": kind, "item": item, "error": exc.code, "message": exc.message}
+    return {**result, "kind": "lot", "lot": lot, "item": lot.item}
+
+
+def _gs1_fields(scan: Scan) -> dict:
+    """The GS1 data of a scan, as JSON-ready values."""
+    return {"gtin": scan.gtin, "sku": scan.sku, "lot": scan.lot, "sscc": scan.sscc,
+            "expires_on": scan.expires_on.isoformat() if scan.expires_on else None}
+
+
+def _item_of(session: Session, scan: Scan) -> Item | None:
+    """The item a GS1 scan names by GTIN or SKU, if any."""
+    if scan.gtin:
+        return session.scalar(select(Item).where(Item.gtin == scan.gtin))
+    if scan.sku:
+        return session.scalar(select(Item).where(Item.sku == scan.sku))
+    return None
