@@ -27,7 +27,8 @@ class Config:
         self.LOTWISE_CURRENCY = env("LOTWISE_CURRENCY", "EUR")
         self.LOTWISE_TOKEN_TTL_HOURS = _env_int("LOTWISE_TOKEN_TTL_HOURS", 12)
         self.LOTWISE_GS_SUBSTITUTE = env("LOTWISE_GS_SUBSTITUTE", "|")
-        self.MAX_CONTENT_LENGTH = _env_int("LOTWISE_MAX_BODY_BYTES", 1024 * 1024)
+        # 2 MiB: the largest sync push the protocol allows; uploads that may be larger set their own limit.
+        self.MAX_CONTENT_LENGTH = _env_int("LOTWISE_MAX_BODY_BYTES", 2 * 1024 * 1024)
         self.SQLALCHEMY_ECHO = env("LOTWISE_SQL_ECHO", "") == "1"
         self.LOTWISE_LOG_LEVEL = env("LOTWISE_LOG_LEVEL", "INFO")
         self.INSTANCE_PATH = env("LOTWISE_INSTANCE_PATH") or None

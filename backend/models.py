@@ -6,8 +6,10 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import (CheckConstraint, ForeignKey, Index, MetaData, String, UniqueConstraint, event, func, select,
-                        type_coerce)
+from sqlalchemy import (
+    JSON, BigInteger, CheckConstraint, ForeignKey, Index, MetaData, String, UniqueConstraint, event, func, select,
+    type_coerce,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, registry, relationship
 
 from backend.types import ExactDecimal, UTCDateTime
@@ -481,6 +483,41 @@ class CustomerReturn(db.Model):
     received_at: Mapped[datetime]
     actor_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     shipment: Mapped[Shipment] = relationship()
+
+
+class Device(db.Model):
+    """A handheld or laptop that syncs: registered on first sign-in or push, by name."""
+
+    __tablename__ = "device"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    registered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    last_push_at: Mapped[datetime | None]
+    last_pull_at: Mapped[datetime | None]
+    last_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    last_pull_cursor: Mapped[str | None] = mapped_column(String(64))
+    registered_by: Mapped[User | None] = relationship(foreign_keys=[registered_by_id])
+    last_user: Mapped[User | None] = relationship(foreign_keys=[last_user_id])
+
+
+class SyncOutcome(db.Model):
+    """The verdict on one pushed mutation, stored with its effects: the key of exactly-once."""
+
+    __tablename__ = "sync_outcome"
+    __table_args__ = (UniqueConstraint("device_id", "mutation_id", name="uq_sync_outcome_device_mutation"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"))
+    mutation_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    reason: Mapped[str | None] = mapped_column(String(30))
+    result: Mapped[dict] = mapped_column(JSON)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    pushed_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    happened_at: Mapped[datetime | None]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 @event.listens_for(Movement, "before_update")

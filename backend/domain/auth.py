@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from backend.domain.errors import DomainError, conflict
-from backend.models import ApiToken, Role, User, utcnow
+from backend.models import ApiToken, Device, Role, User, utcnow
 
 
 def hash_token(token: str) -> str:
@@ -55,6 +55,7 @@ def issue_token(session: Session, *, username: str, password: str, device: str,
     if user is None or not user.active or not check_password_hash(user.password_hash, password):
         raise DomainError("invalid_credentials", "Wrong user name or password", status=401)
     token = secrets.token_urlsafe(32)
+    register_device(session, device, user)
     row = ApiToken(user=user, token_hash=hash_token(token), device=device, expires_at=utcnow() + ttl)
     session.add(row)
     session.flush()
@@ -80,3 +81,14 @@ def revoke_all(session: Session, user: User) -> None:
     """Revoke every live token of a user."""
     session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
                     .values(revoked_at=utcnow()))
+
+
+def register_device(session: Session, name: str, user: User) -> Device:
+    """The device with this name, registered on first sight; remembers who used it last."""
+    device = session.scalar(select(Device).where(Device.name == name))
+    if device is None:
+        device = Device(name=name, registered_by=user)
+        session.add(device)
+    device.last_user = user
+    session.flush()
+    return device
