@@ -117,6 +117,7 @@ class ResultSchema(Schema):
 
     id = fields.Raw()
     status = fields.String()
+    original_status = fields.String(metadata={"description": "For a duplicate: the first push's status"})
     reason = fields.String(allow_none=True)
     message = fields.String()
     movements = fields.List(fields.Integer())
