@@ -34,6 +34,7 @@ test: setup
 
 bench: setup
 	$(BIN)/python bench/ledger.py
+	$(BIN)/python bench/decode.py
 
 clean:
 	rm -rf $(VENV) pwa/node_modules .pytest_cache .hypothesis

@@ -9,16 +9,18 @@ from flask import Flask
 from flask_migrate import Migrate
 from flask_smorest import Api
 
-from backend.api import adjustments, auth, counts, health, items, locations, lots, moves, orders, partners
-from backend.api import IdConverter, production, receipts, require_json_body, scan, shipments, stock, tasks, users
+from backend.api import adjustments, auth, barcodes, counts, health, items, locations, lots, moves, orders, partners
+from backend.api import IdConverter, labels, production, receipts, require_json_body, scan, shipments, stock, tasks
+from backend.api import users
 from backend.config import Config
 from backend.database import configure_engine
 from backend.errors import register_error_handlers
 from backend.models import db
+from sync import api as sync_api
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 API_BLUEPRINTS = (auth, users, items, locations, partners, lots, stock, receipts, moves, adjustments, counts,
-                  orders, tasks, production, shipments, scan)
+                  orders, tasks, production, shipments, scan, barcodes, sync_api, labels)
 
 
 def create_app(config: Config | None = None) -> Flask:

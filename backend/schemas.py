@@ -413,6 +413,9 @@ class LotStatusSchema(_Happened):
 class ReceivedLotSchema(LotSchema):
     """The lot a receipt went into."""
 
+    label = fields.Function(lambda lot: f"/api/labels/lots/{lot.id}.svg",
+                            metadata={"description": "Its printable label (also .png and .zpl; ?size=4x6|2x1)"})
+
     class Meta:
         exclude = ("on_hand",)
 
@@ -771,3 +774,35 @@ class ScanResultSchema(Schema):
     lot = fields.Nested(ScanLotSchema)
     item = fields.Nested(ItemSchema)
     location = fields.Nested(LocationSchema)
+
+
+class PointSchema(Schema):
+    """A pixel position in an uploaded image (x to the right, y down, from the top-left corner)."""
+
+    x = fields.Integer()
+    y = fields.Integer()
+
+
+class CornersSchema(Schema):
+    """The four corners of a barcode found in an image."""
+
+    top_left = fields.Nested(PointSchema)
+    top_right = fields.Nested(PointSchema)
+    bottom_right = fields.Nested(PointSchema)
+    bottom_left = fields.Nested(PointSchema)
+
+
+class DecodedBarcodeSchema(Schema):
+    """One barcode read from a photo, and what its content names (as POST /api/scan/resolve says)."""
+
+    format = fields.String(metadata={"description": "zxing-cpp's format name, e.g. DataMatrix, Code128"})
+    symbology_identifier = fields.String(metadata={"description": "ISO/IEC 15424, e.g. ]d2 (GS1 DataMatrix)"})
+    text = fields.String(metadata={"description": "The content; GS1 data in the bracketed form (01)…(10)…"})
+    position = fields.Nested(CornersSchema)
+    interpretation = fields.Nested(ScanResultSchema)
+
+
+class DecodeResultSchema(Schema):
+    """Every barcode found in a photo (an empty list when there is none)."""
+
+    barcodes = fields.List(fields.Nested(DecodedBarcodeSchema))

@@ -47,6 +47,8 @@ def _parse(raw) -> tuple[dict | None, dict | None]:
     """Validate one mutation and its args; (mutation, None) or (partial, field errors)."""
     if not isinstance(raw, dict):
         return None, {"_mutation": ["Not an object."]}
+    if _has_nul(raw):
+        return None, {"_mutation": ["NUL characters are not allowed."]}
     try:
         mutation = _MUTATION.load(raw)
         mutation["args"] = ARGS[mutation["type"]].load(mutation["args"])
@@ -55,10 +57,21 @@ def _parse(raw) -> tuple[dict | None, dict | None]:
         return None, exc.normalized_messages()
 
 
+def _has_nul(value) -> bool:
+    """True when a NUL character hides anywhere in a JSON value (PostgreSQL cannot store one)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return isinstance(value, list) and any(_has_nul(v) for v in value)
+
+
 def _apply_once(session: Session, user: User, device_id: int, mutation: dict | None, errors: dict | None,
                 raw, tz: ZoneInfo, substitute: str) -> dict:
     """Apply one mutation unless its (device, id) was seen; the outcome commits with its effects."""
     mutation_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+    if mutation_id is not None and "\x00" in mutation_id:
+        mutation_id = None  # cannot be stored, so cannot be remembered
     if mutation_id is not None and 0 < len(mutation_id) <= 64:
         stored = _stored(session, device_id, mutation_id)
         if stored is not None:
@@ -109,9 +122,10 @@ def _duplicate(stored: SyncOutcome) -> dict:
 def _store(session: Session, device_id: int, mutation_id: str, mutation, user: User, result: dict,
            at: datetime | None) -> dict:
     """Keep a rejection so that replays answer the same; a concurrent twin may have stored it first."""
-    seq = mutation.get("seq") if isinstance(mutation, dict) and isinstance(mutation.get("seq"), int) else None
+    seq = mutation.get("seq") if isinstance(mutation, dict) else None
+    seq = seq if type(seq) is int and 0 <= seq < 2**63 else None
     session.add(SyncOutcome(device_id=device_id, mutation_id=mutation_id, seq=seq,
-                            type=str(mutation.get("type", ""))[:16], status=result["status"],
+                            type=str(mutation.get("type", "")).replace("\x00", "")[:16], status=result["status"],
                             reason=result.get("reason"), result=result, pushed_by_id=user.id, happened_at=at))
     try:
         session.commit()
@@ -136,19 +150,17 @@ def _actor(session: Session, user: User, username: str | None, tz: ZoneInfo, dev
 
 def _lot_of(session: Session, args: dict, substitute: str) -> Lot:
     """The lot a mutation names by scan or by id/code; both given must agree (else scan_mismatch)."""
-    scanned = resolve_lot(session, interpret(args["scan"], substitute)) if args.get("scan") else None
     named = args.get("lot")
-    if named is not None:
-        by_arg = session.get(Lot, named) if isinstance(named, int) else resolve_lot(
-            session, Scan(raw=named, text=named))
-        if by_arg is None:
-            raise DomainError("unknown_lot", f"No lot {named!r}")
-        if scanned is not None and scanned.id != by_arg.id:
-            raise DomainError("scan_mismatch", f"The scan names lot {scanned.code}, the mutation lot {by_arg.code}")
-        return by_arg
-    if scanned is None:
+    if isinstance(named, int) and session.get(Lot, named) is None:
+        raise DomainError("unknown_lot", f"No lot {named}")
+    if args.get("scan"):
+        scanned = resolve_lot(session, interpret(args["scan"], substitute))
+        if named is not None and named not in (scanned.id, scanned.code):
+            raise DomainError("scan_mismatch", f"The scan names lot {scanned.code}, the mutation {named!r}")
+        return scanned
+    if named is None:
         raise DomainError("invalid", "Give a scan or a lot", errors={"scan": ["Missing"]})
-    return scanned
+    return session.get(Lot, named) if isinstance(named, int) else resolve_lot(session, Scan(raw=named, text=named))
 
 
 def _movement_result(message: str, movements, **extra) -> dict:

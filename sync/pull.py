@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -15,6 +15,8 @@ from backend.models import Balance, Device, Item, Location, Lot, PickTask, TaskS
 # applied by id, so seeing one twice is harmless.
 OVERLAP = timedelta(minutes=2)
 _ACTIVE_TASK = (TaskStatus.picked, TaskStatus.exception, TaskStatus.confirmed)
+_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+_SKEW = timedelta(minutes=5)  # several app servers' clocks may differ a little
 
 
 def encode_cursor(moment: datetime) -> str:
@@ -22,14 +24,15 @@ def encode_cursor(moment: datetime) -> str:
     return base64.urlsafe_b64encode(f"v1|{moment.isoformat()}".encode()).decode()
 
 
-def decode_cursor(cursor: str) -> datetime:
-    """The moment a cursor stands for; a cursor this server did not make is refused."""
+def decode_cursor(cursor: str, now: datetime) -> datetime:
+    """The moment a cursor stands for; one this server cannot have made (or from its future) is refused."""
     try:
-        version, moment = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-        if version != "v1":
-            raise ValueError(version)
-        return datetime.fromisoformat(moment)
-    except (ValueError, UnicodeDecodeError):
+        version, text = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        moment = datetime.fromisoformat(text)
+        if version != "v1" or moment.tzinfo is None or not _EPOCH <= moment <= now + _SKEW:
+            raise ValueError(text)
+        return moment
+    except (ValueError, UnicodeDecodeError, OverflowError):
         raise DomainError("invalid_cursor", "Unknown cursor: pull without one to start again", status=400,
                           errors={"cursor": ["Not a cursor of this server"]}) from None
 
@@ -37,7 +40,7 @@ def decode_cursor(cursor: str) -> datetime:
 def pull(session: Session, user: User, device: Device, cursor: str | None) -> dict:
     """Items, locations, lots with stock and the user's tasks changed since `cursor` (all without one)."""
     now = utcnow()
-    since = decode_cursor(cursor) - OVERLAP if cursor else None
+    since = decode_cursor(cursor, now) - OVERLAP if cursor else None
     removed: dict[str, list[int]] = {}
     items = _changed(session, Item, since, Item.active.is_(True), removed, "items")
     locations = _changed(session, Location, since, Location.active.is_(True), removed, "locations")

@@ -62,6 +62,9 @@ def require_json_body():
         raise DomainError("unsupported_media_type", "Send JSON with Content-Type: application/json", status=415)
     if not isinstance(request.get_json(silent=True), dict):
         raise DomainError("invalid_json", "The body must be a JSON object", status=400)
+    # The sync push judges each mutation on its own, NUL included, so that one bad one blocks nothing.
+    if request.endpoint != "sync.push" and b"\\u0000" in request.get_data():
+        raise DomainError("invalid_json", "NUL characters are not allowed in any field", status=400)
     return None
 
 

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from backend.domain.errors import DomainError, conflict
@@ -64,7 +64,8 @@ def issue_token(session: Session, *, username: str, password: str, device: str,
 
 def token_owner(session: Session, token: str, now: datetime | None = None) -> ApiToken | None:
     """The live token row for a bearer token, or None when unknown, expired, revoked or its user inactive."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    row = session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
+                         .where(ApiToken.token_hash == hash_token(token)))
     now = now or utcnow()
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.user.active:
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import bindparam, insert, inspect, select, update
+from sqlalchemy import BigInteger, bindparam, insert, inspect, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -42,6 +42,8 @@ def record(session: Session, actor: Actor, type_: MovementType, lot: Lot, qty: D
 
 
 _B = Balance.__table__
+MAX_BALANCE = Decimal(9 * 10**12)  # what a BIGINT of millionths holds, rounded down
+MAX_BALANCE_SCALED = 9 * 10**18
 _KEY = (_B.c.lot_id == bindparam("b_lot")) & (_B.c.location_id == bindparam("b_location"))
 _QTY = bindparam("b_qty", type_=ExactDecimal())
 # Built once: constructing these per call (the upsert's `excluded` above all) costs more than running them.
@@ -54,8 +56,12 @@ def _upsert(dialect_insert):
     """INSERT a balance row or add to the one there."""
     statement = dialect_insert(_B).values(lot_id=bindparam("b_lot"), location_id=bindparam("b_location"),
                                           on_hand=_QTY, reserved=0, updated_at=bindparam("b_now"))
-    return statement.on_conflict_do_update(index_elements=[_B.c.lot_id, _B.c.location_id], set_={
-        "on_hand": _B.c.on_hand + statement.excluded.on_hand, "updated_at": statement.excluded.updated_at})
+    return statement.on_conflict_do_update(
+        index_elements=[_B.c.lot_id, _B.c.location_id],
+        set_={"on_hand": _B.c.on_hand + statement.excluded.on_hand, "updated_at": statement.excluded.updated_at},
+        # Written as a difference: the sum itself could overflow BIGINT before it is compared.
+        where=_B.c.on_hand <= literal(MAX_BALANCE_SCALED, BigInteger()) - statement.excluded.on_hand,
+    ).returning(_B.c.lot_id)
 
 
 _PUT = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
@@ -99,7 +105,9 @@ def _take(session: Session, lot: Lot, location: Location, qty: Decimal, now: dat
 def _put(session: Session, lot: Lot, location: Location, qty: Decimal, now: datetime) -> None:
     """Increase on-hand, creating the balance row when it is the first stock there."""
     params = {"b_lot": lot.id, "b_location": location.id, "b_qty": qty, "b_now": now}
-    session.execute(_PUT[session.get_bind().dialect.name], params)
+    if session.execute(_PUT[session.get_bind().dialect.name], params).first() is None:
+        raise DomainError("invalid", f"{location.code} cannot hold that much of lot {lot.code}",
+                          errors={"qty": [f"Stock of one lot at one place stays below {MAX_BALANCE:,}"]})
 
 
 def _id(row) -> int:
