@@ -24,7 +24,9 @@ class _Server(BaseApplication):
 def run(*, host: str, port: int, workers: int, threads: int, cert: str | None, key: str | None) -> None:
     """Serve until interrupted."""
     options = {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "gthread",
-               "accesslog": "-", "timeout": 120, "graceful_timeout": 10}
+               "accesslog": "-", "timeout": 120, "graceful_timeout": 10,
+               # One control socket per host by default: several instances would fight over it.
+               "control_socket_disable": True}
     if cert:
         options.update(certfile=cert, keyfile=key)
     _Server(options).run()

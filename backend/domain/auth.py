@@ -6,11 +6,15 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from backend.domain.errors import DomainError, conflict
 from backend.models import ApiToken, Device, Role, User, utcnow
+
+
+_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def hash_token(token: str) -> str:
@@ -85,11 +89,16 @@ def revoke_all(session: Session, user: User) -> None:
 
 
 def register_device(session: Session, name: str, user: User) -> Device:
-    """The device with this name, registered on first sight; remembers who used it last."""
+    """The device with this name, registered on first sight; remembers who used it last.
+
+    Two servers may see a new device at the same moment: the insert does nothing if the other won.
+    """
     device = session.scalar(select(Device).where(Device.name == name))
     if device is None:
-        device = Device(name=name, registered_by=user)
-        session.add(device)
+        insert = _INSERT[session.get_bind().dialect.name]
+        session.execute(insert(Device).values(name=name, registered_by_id=user.id, registered_at=utcnow())
+                        .on_conflict_do_nothing(index_elements=[Device.name]))
+        device = session.scalar(select(Device).where(Device.name == name))
     device.last_user = user
     session.flush()
     return device
