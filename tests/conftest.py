@@ -8,14 +8,16 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 from werkzeug.security import generate_password_hash
 
 from backend import create_app
 from backend.config import Config
 from backend.domain import Actor, masterdata
 from backend.domain.auth import hash_token
-from backend.models import ApiToken, Balance, Item, Location, Partner, PickTask, Role, TaskStatus, User, db, utcnow
+from backend.models import (
+    ApiToken, Balance, Item, Location, Movement, Partner, PickTask, Role, TaskStatus, User, db, utcnow,
+)
 
 POSTGRES_URL = os.environ.get("LOTWISE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("LOTWISE_REQUIRE_POSTGRES") == "1"
@@ -210,3 +212,45 @@ def reservations_match_tasks(session) -> list:
     return sorted((key, actual.get(key, Decimal(0)), held.get(key, Decimal(0))) for key in keys
                   if actual.get(key, Decimal(0)) != held.get(key, Decimal(0)))
 
+
+# --- helpers the REST-level order, production and shipping tests share -----------------------
+
+def ok(response, status: int = 200):
+    """The JSON body of a response that must have `status`."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def refused(response, status: int, error: str) -> dict:
+    """The response is the JSON error shape with this status and machine code."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["code"] == status and body["error"] == error, body
+    return body
+
+
+def scan(sku: str, code: str) -> str:
+    """What a lot label of this item and lot scans as: GS1 DataMatrix with (01), else (240) SKU."""
+    db.session.expire_all()
+    gtin = db.session.scalar(select(Item.gtin).where(Item.sku == sku))
+    return f"]d201{gtin}10{code}" if gtin else f"240{sku}\x1d10{code}"
+
+
+def invariants() -> None:
+    """Every balance equals its ledger, and every reservation is held by a task."""
+    db.session.expire_all()
+    assert ledger_matches_balances(db.session) == []
+    assert reservations_match_tasks(db.session) == []
+
+
+def snapshot() -> tuple:
+    """The whole stock state: number of movements and every balance row."""
+    db.session.expire_all()
+    balances = sorted((b.lot_id, b.location_id, b.on_hand, b.reserved) for b in db.session.scalars(select(Balance)))
+    return db.session.scalar(select(func.count()).select_from(Movement)), balances
+
+
+def stock(client, headers, lot_id: int) -> dict[str, tuple[D, D]]:
+    """A lot's (on_hand, reserved) per location, as GET /api/lots/<id> shows it."""
+    body = ok(client.get(f"/api/lots/{lot_id}", headers=headers["worker"]))
+    return {b["location"]: (D(b["on_hand"]), D(b["reserved"])) for b in body["balances"]}

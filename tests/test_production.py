@@ -6,26 +6,11 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal as D
 
 import pytest
-from sqlalchemy import func, select
 
-from backend.models import Balance, Item, Lot, LotStatus, Movement, db
-from tests.conftest import ledger_matches_balances, reservations_match_tasks
+from backend.models import Lot, LotStatus, db
+from tests.conftest import invariants, ok, refused, scan, snapshot, stock
 
 LINE = "LINE-1"
-
-
-def ok(response, status: int = 200):
-    """The JSON body of a response that must have `status`."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    return response.get_json()
-
-
-def refused(response, status: int, error: str) -> dict:
-    """The response is the JSON error shape with this status and machine code."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    body = response.get_json()
-    assert body["code"] == status and body["error"] == error, body
-    return body
 
 
 def gtin14(first13: str) -> str:
@@ -37,33 +22,6 @@ def gtin14(first13: str) -> str:
 def now() -> datetime:
     """The current time in UTC, to the second."""
     return datetime.now(timezone.utc).replace(microsecond=0)
-
-
-def scan(sku: str, code: str) -> str:
-    """What a lot label of this item and lot scans as: GS1 DataMatrix with (01), else (240) SKU."""
-    db.session.expire_all()
-    gtin = db.session.scalar(select(Item.gtin).where(Item.sku == sku))
-    return f"]d201{gtin}10{code}" if gtin else f"240{sku}\x1d10{code}"
-
-
-def invariants() -> None:
-    """Every balance equals its ledger, and every reservation is held by a task."""
-    db.session.expire_all()
-    assert ledger_matches_balances(db.session) == []
-    assert reservations_match_tasks(db.session) == []
-
-
-def snapshot() -> tuple:
-    """The whole stock state: number of movements and every balance row."""
-    db.session.expire_all()
-    balances = sorted((b.lot_id, b.location_id, b.on_hand, b.reserved) for b in db.session.scalars(select(Balance)))
-    return db.session.scalar(select(func.count()).select_from(Movement)), balances
-
-
-def stock(client, headers, lot_id: int) -> dict[str, tuple[D, D]]:
-    """A lot's (on_hand, reserved) per location, as GET /api/lots/<id> shows it."""
-    body = ok(client.get(f"/api/lots/{lot_id}", headers=headers["worker"]))
-    return {b["location"]: (D(b["on_hand"]), D(b["reserved"])) for b in body["balances"]}
 
 
 def setup_bakery(client, headers) -> None:

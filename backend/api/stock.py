@@ -3,12 +3,11 @@ from decimal import Decimal
 
 from flask import current_app
 from flask_smorest import Blueprint
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from backend.api import auth_required, paginate
 from backend.models import Balance, Item, Location, Lot, db
 from backend.schemas import StockFilterSchema, StockPageSchema
-from backend.types import ExactDecimal
 
 blp = Blueprint("stock", __name__, url_prefix="/api/stock", description="Stock on hand")
 
