@@ -284,7 +284,7 @@ def test_shipments_to_several_customers_in_the_past(app):
     for shipment in shipments:
         assert shipment.sales_order.status == OrderStatus.closed
         assert shipment.customer_id == shipment.sales_order.customer_id
-        assert shipment.shipped_at < now - timedelta(hours=12)
+        assert shipment.shipped_at.date() < now.date()  # on an earlier day than seeding, whatever the hour
         shipped = movements(type=MovementType.ship, ref_number=shipment.number)
         assert shipped and all(m.partner_id == shipment.customer_id and m.happened_at == shipment.shipped_at
                                for m in shipped)
