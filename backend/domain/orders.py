@@ -60,14 +60,20 @@ def allocate_order(session: Session, actor: Actor, *, order: int, staging: str,
     if to.kind != LocationKind.staging:
         raise DomainError("invalid", f"{to.code} is not a staging location", errors={"staging": ["Not staging"]})
     pick_list = numbered(session, PickList(sales_order=order_row, to_location=to), "PL")
+    return pick_list, fill_pick_list(session, actor, pick_list, order_row.lines, "sales_order_line_id", at)
+
+
+def fill_pick_list(session: Session, actor: Actor, pick_list: PickList, lines, link: str,
+                   at: datetime | None) -> dict[int, Decimal]:
+    """Allocate each line's open need (lines of an order, or materials) into tasks; returns the shortfalls."""
     shortfalls = {}
-    for line in order_row.lines:
-        need = open_need(session, PickTask.sales_order_line_id == line.id, line.qty)
-        shortfall = add_tasks(session, actor, pick_list, line.item, need, at, sales_order_line_id=line.id)
+    for line in lines:
+        need = open_need(session, getattr(PickTask, link) == line.id, line.qty)
+        shortfall = add_tasks(session, actor, pick_list, line.item, need, at, **{link: line.id})
         if shortfall:
             shortfalls[line.id] = shortfall
     session.flush()
-    return pick_list, shortfalls
+    return shortfalls
 
 
 def add_tasks(session: Session, actor: Actor, pick_list: PickList, item, need: Decimal, at, **link) -> Decimal:

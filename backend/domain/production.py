@@ -12,7 +12,7 @@ from backend.domain.codes import check_lot_code, check_quantity
 from backend.domain.errors import DomainError, conflict, unknown
 from backend.domain.lookup import item_by_sku, location_by_code, lot_by_id
 from backend.domain.lots import generate_lot_code, is_expired, local_date, status_at
-from backend.domain.orders import add_tasks, numbered, open_need, release_open_tasks
+from backend.domain.orders import fill_pick_list, numbered, release_open_tasks
 from backend.domain.stock import record, unreserve
 from backend.models import (
     LocationKind, Lot, LotStatus, Movement, MovementType, OrderStatus, PickList, PickTask, ProductionMaterial,
@@ -41,14 +41,7 @@ def request_materials(session: Session, actor: Actor, *, order: int,
     order_row = _open(session, order)
     pick_list = numbered(session, PickList(production_order=order_row,
                                            to_location_id=order_row.location_id), "PL")
-    shortfalls = {}
-    for material in order_row.materials:
-        need = open_need(session, PickTask.production_material_id == material.id, material.qty)
-        shortfall = add_tasks(session, actor, pick_list, material.item, need, at, production_material_id=material.id)
-        if shortfall:
-            shortfalls[material.id] = shortfall
-    session.flush()
-    return pick_list, shortfalls
+    return pick_list, fill_pick_list(session, actor, pick_list, order_row.materials, "production_material_id", at)
 
 
 def start_operation(session: Session, actor: Actor, *, order: int, name: str, workstation: str,
