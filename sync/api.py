@@ -38,7 +38,9 @@ def pull(args):
     device = register_device(db.session, g.token.device, g.token.user)
     changes = pull_changes(db.session, g.token.user, device, args.get("cursor"))
     db.session.commit()
-    return changes
+    config = current_app.config
+    return {**changes, "site": {"timezone": config["LOTWISE_TIMEZONE"], "currency": config["LOTWISE_CURRENCY"],
+                                "gs_substitute": config["LOTWISE_GS_SUBSTITUTE"]}}
 
 
 @blp.get("/devices")

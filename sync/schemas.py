@@ -149,6 +149,7 @@ class PullSchema(Schema):
     lots = fields.List(fields.Dict())
     tasks = fields.List(fields.Dict())
     removed = fields.Dict(keys=fields.String(), values=fields.List(fields.Integer()))
+    site = fields.Dict(metadata={"description": "timezone (the site's day judges expiry), gs_substitute, currency"})
 
 
 class DeviceSchema(Schema):

@@ -1028,6 +1028,9 @@ def test_full_pull_gives_everything_a_device_needs_offline(client, headers, base
     db.session.commit()
     body = pull(client, headers["worker"])
     assert body["full"] is True and body["cursor"] and body["removed"] == {}
+    app_config = client.application.config
+    assert body["site"] == {"timezone": app_config["LOTWISE_TIMEZONE"], "currency": app_config["LOTWISE_CURRENCY"],
+                            "gs_substitute": app_config["LOTWISE_GS_SUBSTITUTE"]}
     assert [i["sku"] for i in body["items"]] == ["FLOUR", "EGGS"]
     assert by_id(body["items"])[1] == {"id": 1, "sku": "FLOUR", "name": "Wheat flour", "gtin": GTIN, "uom": "KGM",
                                        "pick_policy": "fefo", "shelf_life_days": 180}
