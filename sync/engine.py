@@ -1,5 +1,7 @@
-"""Reconciliation: each pushed mutation applied exactly once through the domain functions, its outcome
-stored in the same transaction."""
+"""Reconciliation: each pushed mutation applied exactly once, its outcome stored in the same transaction.
+
+Picks, moves and receives are decided by a Batch (sync/batch.py) with the domain's rules and written in
+bulk; the rest, and what the batch declines, go through the domain functions one by one."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,15 +9,16 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import ValidationError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from backend.domain import Actor, production, stock
 from backend.domain.auth import register_device
 from backend.domain.errors import DomainError
 from backend.domain.picking import pick
-from backend.domain.scans import Scan, interpret, resolve_lot
-from backend.models import Device, Item, Lot, Role, SyncOutcome, User, utcnow
+from backend.domain.scans import LotFinder, interpret, resolve_lot
+from backend.models import Lot, Role, SyncOutcome, User, utcnow
+from sync.batch import Batch, lot_of, movement_result, receipt_of
 from sync.schemas import ARGS, MutationSchema
 
 _MUTATION = MutationSchema()
@@ -23,24 +26,133 @@ _MUTATION = MutationSchema()
 
 def push(session: Session, user: User, token_device: str, device_name: str, mutations: list, *, tz: ZoneInfo,
          substitute: str = "|") -> list[dict]:
-    """Apply a device's mutations in `seq` order, one transaction each; results in the order given.
+    """Apply a device's mutations in `seq` order; results in the order given.
 
     Workers push the queue of the device their token was issued to; supervisors may upload any device's.
+    Mutations are applied in transactions of up to CHUNK, each mutation completely or not at all (a
+    savepoint each where the domain functions apply it) with its outcome; a chunk that collides with a
+    concurrent push (a twin upload that stored the same outcomes first, a deadlock) is rolled back and
+    decided again.
     """
     if not user.can(Role.supervisor) and device_name != token_device:
         raise DomainError("forbidden", f"This token belongs to device {token_device}, not {device_name}",
                           status=403)
     device = register_device(session, device_name, user)
     device.last_push_at = utcnow()
-    device_id = device.id
+    device_id, device_name = device.id, device.name
     session.commit()
     parsed = [_parse(raw) for raw in mutations]
-    results: list[dict | None] = [None] * len(mutations)
     order = sorted(range(len(parsed)), key=lambda i: (parsed[i][0].get("seq", 0) if parsed[i][0] else 0, i))
-    for index in order:
-        mutation, errors = parsed[index]
-        results[index] = _apply_once(session, user, device_id, mutation, errors, mutations[index], tz, substitute)
-    return results
+    results: dict[int, dict] = {}
+    for start in range(0, len(order), CHUNK):
+        chunk = order[start:start + CHUNK]
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                decided = _Push(session, user, device_id, device_name, tz, substitute).run(parsed, mutations, chunk)
+                session.commit()
+                break
+            except (IntegrityError, OperationalError) as exc:
+                session.rollback()
+                if attempt == _ATTEMPTS or not _retryable(exc):
+                    raise
+        results.update(decided)
+    return [results[index] for index in range(len(mutations))]
+
+
+# Mutations per transaction: few enough that a killed server loses little work and locks are held briefly,
+# enough that reading and writing them in bulk pays.
+CHUNK = 100
+_ATTEMPTS = 5
+_RETRY_STATES = {"40001", "40P01"}  # PostgreSQL: serialization failure, deadlock detected
+
+
+def _retryable(exc: Exception) -> bool:
+    """A collision with a concurrent push (decided again), not a fault."""
+    if isinstance(exc, IntegrityError):
+        return True
+    state = getattr(exc.orig, "sqlstate", None)
+    return state in _RETRY_STATES or "database is locked" in str(exc.orig)
+
+
+class _Push:
+    """One attempt at a push: duplicates answered, the rest decided by the batch or the domain functions."""
+
+    def __init__(self, session: Session, user: User, device_id: int, device_name: str, tz: ZoneInfo,
+                 substitute: str):
+        self.session, self.user, self.device_id, self.device_name = session, user, device_id, device_name
+        self.tz, self.substitute = tz, substitute
+        self.batch = Batch(session, substitute)
+        self.actors: dict[str | None, Actor] = {}
+        self.outcomes: list[dict] = []
+        self.seen: dict[str, dict] = {}
+
+    def run(self, parsed: list, raws: list, indices: list[int]) -> dict[int, dict]:
+        """The results of the mutations at `indices` (in `seq` order), by index."""
+        keys = {key for index in indices if (key := _key(raws[index]))}
+        stored = self.session.execute(select(SyncOutcome.mutation_id, SyncOutcome.status, SyncOutcome.result).where(
+            SyncOutcome.device_id == self.device_id, SyncOutcome.mutation_id.in_(keys))) if keys else []
+        self.seen = {row.mutation_id: {**row.result, "status": row.status} for row in stored}
+        self.batch.prepare([m for m, _ in (parsed[i] for i in indices) if m is not None and m["id"] not in self.seen])
+        results = {index: self._one(*parsed[index], raws[index]) for index in indices}
+        self.batch.flush(self.outcomes)
+        return results
+
+    def _one(self, mutation: dict | None, errors: dict | None, raw) -> dict:
+        """One mutation's result, its outcome kept for the push's transaction."""
+        key = _key(raw)
+        if key in self.seen:
+            first = self.seen[key]
+            return {**first, "status": "duplicate", "original_status": first["status"]}
+        if mutation is None:
+            result = {"id": raw.get("id") if isinstance(raw, dict) else None, "status": "rejected",
+                      "reason": "invalid", "message": "The mutation is malformed", "errors": errors}
+            if key is not None and "id" not in errors:
+                self._keep(key, raw, result, None, None)
+            return result
+        try:
+            actor = self._actor(mutation["args"].get("actor"))
+            result, actor_id = self._apply(actor, mutation), actor.user.id
+        except DomainError as exc:
+            result, actor_id = {"status": "rejected", "reason": exc.code, "message": exc.message}, None
+            if exc.errors:
+                result["errors"] = exc.errors
+        result = {"id": mutation["id"], **result}
+        self._keep(mutation["id"], mutation, result, actor_id, mutation["at"])
+        return result
+
+    def _apply(self, actor: Actor, mutation: dict) -> dict:
+        """The batch's decision, or the domain functions' under a savepoint (DomainError rolls it back)."""
+        result = self.batch.apply(mutation["type"], actor, mutation["args"], mutation["at"])
+        if result is not None:
+            return result
+        self.batch.flush(self.outcomes)
+        try:
+            with self.session.begin_nested():
+                return APPLY[mutation["type"]](self.session, actor, mutation["args"], mutation["at"], self.substitute)
+        finally:
+            self.batch.forget()
+
+    def _keep(self, key: str, mutation, result: dict, actor_id: int | None, at: datetime | None) -> None:
+        """Remember an outcome: written with the push, answered to a repeat within it."""
+        seq = mutation.get("seq") if isinstance(mutation, dict) else None
+        self.outcomes.append({
+            "device_id": self.device_id, "mutation_id": key, "seq": seq if type(seq) is int and 0 <= seq < 2**63 else None,
+            "type": str(mutation.get("type", "")).replace("\x00", "")[:16], "status": result["status"],
+            "reason": result.get("reason"), "result": result, "actor_id": actor_id, "pushed_by_id": self.user.id,
+            "happened_at": at})
+        self.seen[key] = result
+
+    def _actor(self, username: str | None) -> Actor:
+        """The token's user, or (for a supervisor uploading a device's queue) the user who recorded it."""
+        if username not in self.actors:
+            self.actors[username] = _actor(self.session, self.user, username, self.tz, self.device_name)
+        return self.actors[username]
+
+
+def _key(raw) -> str | None:
+    """The idempotency key a raw mutation carries, when it can be stored."""
+    key = raw.get("id") if isinstance(raw, dict) else None
+    return key if isinstance(key, str) and 0 < len(key) <= 64 and "\x00" not in key else None
 
 
 def _parse(raw) -> tuple[dict | None, dict | None]:
@@ -66,126 +178,39 @@ def _has_nul(value) -> bool:
     return isinstance(value, list) and any(_has_nul(v) for v in value)
 
 
-def _apply_once(session: Session, user: User, device_id: int, mutation: dict | None, errors: dict | None,
-                raw, tz: ZoneInfo, substitute: str) -> dict:
-    """Apply one mutation unless its (device, id) was seen; the outcome commits with its effects."""
-    mutation_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
-    if mutation_id is not None and "\x00" in mutation_id:
-        mutation_id = None  # cannot be stored, so cannot be remembered
-    if mutation_id is not None and 0 < len(mutation_id) <= 64:
-        stored = _stored(session, device_id, mutation_id)
-        if stored is not None:
-            return _duplicate(stored)
-    if mutation is None:
-        result = {"id": raw.get("id") if isinstance(raw, dict) else None, "status": "rejected",
-                  "reason": "invalid", "message": "The mutation is malformed", "errors": errors}
-        if mutation_id is not None and "id" not in errors:
-            return _store(session, device_id, mutation_id, raw, user, result, None)
-        return result
-    try:
-        actor = _actor(session, user, mutation["args"].pop("actor", None), tz, device_id)
-        outcome = SyncOutcome(device_id=device_id, mutation_id=mutation["id"], seq=mutation["seq"],
-                              type=mutation["type"], status="processing", result={}, actor_id=actor.user.id,
-                              pushed_by_id=user.id, happened_at=mutation["at"])
-        session.add(outcome)
-        session.flush()  # claims the key first: a concurrent replay of the same mutation waits here
-        result = APPLY[mutation["type"]](session, actor, mutation["args"], mutation["at"], substitute)
-        result = {"id": mutation["id"], **result}
-        outcome.status, outcome.reason, outcome.result = result["status"], result.get("reason"), result
-        session.commit()
-        return result
-    except IntegrityError:
-        session.rollback()
-        stored = _stored(session, device_id, mutation["id"])
-        if stored is None:
-            raise
-        return _duplicate(stored)
-    except DomainError as exc:
-        session.rollback()
-        result = {"id": mutation["id"], "status": "rejected", "reason": exc.code, "message": exc.message}
-        if exc.errors:
-            result["errors"] = exc.errors
-        return _store(session, device_id, mutation["id"], mutation, user, result, mutation["at"])
-
-
-def _stored(session: Session, device_id: int, mutation_id: str) -> SyncOutcome | None:
-    """The stored outcome of a mutation, if it was processed before."""
-    return session.scalar(select(SyncOutcome).where(SyncOutcome.device_id == device_id,
-                                                    SyncOutcome.mutation_id == mutation_id))
-
-
-def _duplicate(stored: SyncOutcome) -> dict:
-    """A replay's answer: the original result, marked duplicate."""
-    return {**stored.result, "status": "duplicate", "original_status": stored.status}
-
-
-def _store(session: Session, device_id: int, mutation_id: str, mutation, user: User, result: dict,
-           at: datetime | None) -> dict:
-    """Keep a rejection so that replays answer the same; a concurrent twin may have stored it first."""
-    seq = mutation.get("seq") if isinstance(mutation, dict) else None
-    seq = seq if type(seq) is int and 0 <= seq < 2**63 else None
-    session.add(SyncOutcome(device_id=device_id, mutation_id=mutation_id, seq=seq,
-                            type=str(mutation.get("type", "")).replace("\x00", "")[:16], status=result["status"],
-                            reason=result.get("reason"), result=result, pushed_by_id=user.id, happened_at=at))
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        return _duplicate(_stored(session, device_id, mutation_id))
-    return result
-
-
-def _actor(session: Session, user: User, username: str | None, tz: ZoneInfo, device_id: int) -> Actor:
+def _actor(session: Session, user: User, username: str | None, tz: ZoneInfo, device: str) -> Actor:
     """The token's user, or (for a supervisor uploading a device's queue) the user who recorded it."""
-    device = session.get(Device, device_id)
     if username is None or username == user.username:
-        return Actor(user=user, device=device.name, tz=tz)
+        return Actor(user=user, device=device, tz=tz)
     if not user.can(Role.supervisor):
         raise DomainError("forbidden", "Only a supervisor may upload mutations another user recorded", status=403)
     other = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
     if other is None:
         raise DomainError("unknown_user", f"No active user {username!r}")
-    return Actor(user=other, device=device.name, tz=tz)
+    return Actor(user=other, device=device, tz=tz)
 
 
 def _lot_of(session: Session, args: dict, substitute: str) -> Lot:
     """The lot a mutation names by scan or by id/code; both given must agree (else scan_mismatch)."""
-    named = args.get("lot")
-    if isinstance(named, int) and session.get(Lot, named) is None:
-        raise DomainError("unknown_lot", f"No lot {named}")
-    if args.get("scan"):
-        scanned = resolve_lot(session, interpret(args["scan"], substitute))
-        if named is not None and named not in (scanned.id, scanned.code):
-            raise DomainError("scan_mismatch", f"The scan names lot {scanned.code}, the mutation {named!r}")
-        return scanned
-    if named is None:
-        raise DomainError("invalid", "Give a scan or a lot", errors={"scan": ["Missing"]})
-    return session.get(Lot, named) if isinstance(named, int) else resolve_lot(session, Scan(raw=named, text=named))
+    return lot_of(_Finder(session), args, substitute)
+
+
+class _Finder(LotFinder):
+    """LotFinder with lots by id, for lot_of."""
+
+    def by_id(self, lot_id: int) -> Lot | None:
+        """The lot with this id."""
+        return self.session.get(Lot, lot_id)
 
 
 def _movement_result(message: str, movements, **extra) -> dict:
     """An applied mutation's result."""
-    return {"status": "applied", "reason": None, "message": message, "movements": [m.id for m in movements],
-            **extra}
+    return movement_result(message, [m.id for m in movements], **extra)
 
 
 def _receive(session, actor, args, at, substitute) -> dict:
     """receive: from a supplier's GS1 label or explicit item and lot."""
-    item, lot, expires_on = args.get("item"), args.get("lot"), args.get("expires_on")
-    if args.get("scan"):
-        scan = interpret(args["scan"], substitute)
-        if not scan.is_gs1:
-            raise DomainError("bad_barcode", "A receipt needs the supplier's GS1 label", errors={"scan": ["Not GS1"]})
-        label_item = session.scalar(select(Item).where(Item.gtin == scan.gtin) if scan.gtin
-                                    else select(Item).where(Item.sku == scan.sku))
-        if label_item is None:
-            raise DomainError("unknown_item", f"No item {scan.gtin or scan.sku}")
-        for given, seen in ((item, label_item.sku), (lot, scan.lot), (expires_on, scan.expires_on)):
-            if given is not None and seen is not None and given != seen:
-                raise DomainError("scan_mismatch", "The arguments contradict the scanned label")
-        item, lot, expires_on = label_item.sku, lot or scan.lot, expires_on or scan.expires_on
-    if item is None:
-        raise DomainError("invalid", "Give a scan or an item", errors={"item": ["Missing"]})
+    item, lot, expires_on = receipt_of(_Finder(session), args, substitute)
     movement = stock.receive(session, actor, item=item, lot=lot, expires_on=expires_on, qty=args["qty"],
                              location=args["location"], supplier=args.get("supplier"),
                              supplier_lot=args.get("supplier_lot"), reference=args.get("reference"), at=at)

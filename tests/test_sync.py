@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 import sync.pull
+from sync.batch import Batch
 from backend.domain import lots as lot_rules
 from backend.domain import masterdata, orders, picking, production, shipping, stock
 from backend.domain.auth import hash_token
@@ -218,6 +219,15 @@ def new_token(user: User, device: str) -> dict:
 
 
 # --- fixtures ---------------------------------------------------------------------------------
+
+@pytest.fixture(autouse=True, params=["batch", "domain-functions"])
+def decided_by(request, monkeypatch) -> str:
+    """Every test runs twice: with the batch deciding what it can (as in production) and with the batch
+    declining everything, so that the domain functions decide each mutation; both must give the same answers."""
+    if request.param == "domain-functions":
+        monkeypatch.setattr(Batch, "apply", lambda self, type_, actor, args, at: None)
+    return request.param
+
 
 @pytest.fixture
 def l1(world, actor):
@@ -496,6 +506,60 @@ def test_pick_rejections(client, headers, base, actor, case, reason):
     assert state() == before
     assert [(o.status, o.reason) for o in outcomes("HH-worker")] == [("rejected", reason)]
     assert_consistent()
+    assert_consistent()
+
+
+@pytest.mark.parametrize("chunk", [100, 3])
+def test_a_push_mixing_what_the_batch_decides_and_what_the_domain_functions_do(client, headers, base, monkeypatch,
+                                                                              chunk):
+    """Later mutations see what earlier ones did, whichever path applied them and across transaction chunks: a
+    receipt then moves of the new lot, a generated-code receipt and a partial pick (domain functions) between,
+    a refused move in the middle, a repeat of a task, a repeated id."""
+    monkeypatch.setattr("sync.engine.CHUNK", chunk)
+    expires = today() + timedelta(days=60)
+    mutations = [
+        mutation("receive", {"scan": gs1("L5", expires), "qty": "20", "location": "RCV-1"}, 1),
+        mutation("move", {"scan": "L5", "from": "RCV-1", "to": "A-01-01", "qty": "5"}, 2),
+        mutation("move", {"scan": "L5", "from": "RCV-1", "to": "B-02-01", "qty": "30"}, 3),
+        mutation("receive", {"item": "EGGS", "qty": "12", "location": "RCV-1"}, 4),
+        mutation("move", {"scan": "L5", "from": "RCV-1", "to": "B-02-01", "qty": "15"}, 5),
+        mutation("pick", {"task": base.task, "scan": "L1", "qty": "4"}, 6),
+        mutation("pick", {"task": base.task, "scan": "L1", "qty": "4"}, 7),
+        mutation("move", {"scan": "L1", "from": "A-01-01", "to": "B-02-01", "qty": "1"}, 8),
+        mutation("count", {"scan": "L5", "location": "A-01-01", "qty": "5"}, 9),
+    ]
+    mutations.append(dict(mutations[1], seq=10))
+    results = push(client, headers["worker"], "HH-worker", mutations)
+    assert [(r["status"], r["reason"]) for r in results] == [
+        ("applied", None), ("applied", None), ("rejected", "insufficient_stock"), ("applied", None),
+        ("applied", None), ("applied", None), ("rejected", "task_closed"), ("rejected", "insufficient_stock"),
+        ("applied", None), ("duplicate", None)]
+    assert results[2]["message"] == "Only 15 KGM of lot L5 free at RCV-1"
+    assert results[7]["message"] == "Only 0 KGM of lot L1 free at A-01-01"  # the rest is the open remainder's
+    assert results[9]["original_status"] == "applied" and results[9]["movements"] == results[1]["movements"]
+    l5 = lot_by_code("L5").id
+    assert [on_hand(l5, code) for code in ("RCV-1", "A-01-01", "B-02-01")] == [0, 5, 15]
+    assert [on_hand(base.l1, code) for code in ("A-01-01", "STAGE-1")] == [6, 4]
+    assert [(o.status, o.reason) for o in outcomes("HH-worker")] == [
+        (r["status"], r["reason"]) for r in results[:9]]
+    assert_consistent()
+    again = push(client, headers["worker"], "HH-worker", mutations)
+    for repeat, first in zip(again[:9], results):
+        assert_duplicate_of(repeat, first)
+    assert_consistent()
+
+
+def test_a_substitute_promised_to_another_task_moves_that_task_on(client, headers, base, actor, boss):
+    """Picking (flagged) a lot whose units another order's task holds: that task is re-allocated, here to
+    nothing, so it is flagged stock_taken; balances and reservations stay right."""
+    l2 = receive(actor, "L2", expires=base.expires, at=utcnow() - timedelta(days=1))
+    other = order(boss, "10")
+    assert task(other.tasks[0]).lot_id == l2
+    result = one(client, headers["worker"], "HH-worker", "pick", {"task": base.task, "scan": "L2", "qty": "10"})
+    assert (result["status"], result["reason"]) == ("flagged", "substitute_lot")
+    taken = db.session.scalars(select(PickTask).where(PickTask.pick_list_id == other.pick_list)).all()
+    assert [(t.status, t.exception_reason, t.qty) for t in taken] == [(TaskStatus.exception, "stock_taken", 10)]
+    assert [on_hand(l2, "A-01-01"), on_hand(l2, "STAGE-1"), on_hand(base.l1, "A-01-01")] == [0, 10, 10]
     assert_consistent()
 
 

@@ -74,4 +74,9 @@ def status_at(session: Session, lot: Lot, at: datetime) -> LotStatus:
     later = session.scalar(select(LotEvent.old_value).where(
         LotEvent.lot_id == lot.id, LotEvent.kind == "status", LotEvent.happened_at > at)
         .order_by(LotEvent.happened_at, LotEvent.id).limit(1))
-    return LotStatus(later) if later else lot.status
+    return status_before(lot.status, later)
+
+
+def status_before(current: LotStatus, old_value_of_next_change: str | None) -> LotStatus:
+    """The status before the first change after some moment: that change's old value, else the current one."""
+    return LotStatus(old_value_of_next_change) if old_value_of_next_change else current

@@ -126,14 +126,12 @@ def pick(session: Session, actor: Actor, *, task: int, scan: str, qty: Decimal, 
     check_quantity(qty, task_row.item.uom)
     lot = resolve_lot(session, interpret(scan, substitute))
     where = location_by_code(session, location) if location else task_row.from_location
-    if where.id == task_row.to_location_id:
-        raise DomainError("invalid", f"{where.code} is where this task delivers to, not a place to pick from",
-                          errors={"location": ["The task's destination"]})
+    check_pick_place(where.id, where.code, task_row.to_location_id)
     on_hand, free = free_stock(session, lot.id, where.id)
     verdict = classify(task_view(task_row), lot_view(session, lot, at), where.code, qty, on_hand,
                        local_date(at, actor.tz))
     if verdict.status == REJECTED:
-        raise DomainError(verdict.reason, verdict.message, status=422 if verdict.reason in _INPUT_REASONS else 409)
+        raise refusal(verdict)
     if verdict.status == APPLIED:
         unreserve(session, lot.id, where.id, qty)
         free += qty
@@ -150,6 +148,18 @@ def pick(session: Session, actor: Actor, *, task: int, scan: str, qty: Decimal, 
     task_row.picked_by, task_row.picked_at = actor.user, at
     session.flush()
     return PickResult(verdict, task_row, [movement])
+
+
+def check_pick_place(where_id: int, where_code: str, to_location_id: int) -> None:
+    """A task's destination is no place to pick it from."""
+    if where_id == to_location_id:
+        raise DomainError("invalid", f"{where_code} is where this task delivers to, not a place to pick from",
+                          errors={"location": ["The task's destination"]})
+
+
+def refusal(verdict: Verdict) -> DomainError:
+    """A rejected verdict as the error that refuses the pick."""
+    return DomainError(verdict.reason, verdict.message, status=422 if verdict.reason in _INPUT_REASONS else 409)
 
 
 def task_view(task: PickTask) -> TaskView:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 from decimal import Decimal
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -110,6 +111,13 @@ def interpret(raw: str, substitute: str = "|") -> Scan:
     """
     if not isinstance(raw, str) or len(raw) > MAX_SCAN:
         raise bad(f"Not a scan or longer than {MAX_SCAN} characters")
+    return _read(raw, substitute if isinstance(substitute, str) else "")
+
+
+# The same labels are scanned over and over (every pick of a lot, every move); a Scan is immutable.
+@lru_cache(maxsize=8192)
+def _read(raw: str, substitute: str) -> Scan:
+    """interpret() of a string (cached; a bad barcode raises every time)."""
     value = raw.strip(_EDGES)
     if not value:
         raise bad("Empty scan")
@@ -279,16 +287,39 @@ def _from_elements(raw: str, elements: list[GS1ElementString], symbology: str | 
                 gln=fields["414"].value if "414" in fields else None, symbology=symbology)
 
 
+class LotFinder:
+    """Where resolve_lot looks things up: the database (a batch may prefetch the same answers)."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def item(self, gtin: str | None, sku: str | None) -> Item | None:
+        """The item with this GTIN (or, without one, this SKU)."""
+        return self.session.scalar(select(Item).where(Item.gtin == gtin) if gtin else select(Item).where(Item.sku == sku))
+
+    def lot(self, item_id: int, code: str) -> Lot | None:
+        """The item's lot with this code."""
+        return self.session.scalar(select(Lot).where(Lot.item_id == item_id, Lot.code == code))
+
+    def lots(self, code: str) -> list[Lot]:
+        """Up to two lots of any item with this code (two means ambiguous)."""
+        return self.session.scalars(select(Lot).where(Lot.code == code).limit(2)).all()
+
+
 def resolve_lot(session: Session, scan: Scan) -> Lot:
     """The lot a scan names: by GTIN or SKU plus lot code, or by a bare lot code when it is unambiguous."""
+    return find_lot(LotFinder(session), scan)
+
+
+def find_lot(finder, scan: Scan):
+    """resolve_lot's rule over any finder (see LotFinder); DomainError with the reason when none fits."""
     if scan.is_gs1 and (scan.gtin or scan.sku):
         if scan.lot is None:
             raise DomainError("unknown_lot", "The scan names no lot (AI 10)", errors={"scan": ["No lot"]})
-        item = session.scalar(select(Item).where(Item.gtin == scan.gtin) if scan.gtin
-                              else select(Item).where(Item.sku == scan.sku))
+        item = finder.item(scan.gtin, scan.sku)
         if item is None:
             raise unknown("item", scan.gtin or scan.sku)
-        lot = session.scalar(select(Lot).where(Lot.item_id == item.id, Lot.code == scan.lot))
+        lot = finder.lot(item.id, scan.lot)
         if lot is None:
             raise unknown("lot", scan.lot)
         if scan.expires_on and lot.expires_on and scan.expires_on != lot.expires_on:
@@ -298,7 +329,7 @@ def resolve_lot(session: Session, scan: Scan) -> Lot:
     code = scan.lot if scan.is_gs1 else scan.text
     if code is None:
         raise DomainError("unknown_lot", "The scan names no lot (AI 10)", errors={"scan": ["No lot"]})
-    lots = session.scalars(select(Lot).where(Lot.code == code).limit(2)).all()
+    lots = finder.lots(code)
     if not lots:
         raise unknown("lot", code)
     if len(lots) > 1:

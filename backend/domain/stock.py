@@ -14,7 +14,7 @@ from backend.domain.errors import DomainError, conflict
 from backend.domain.lookup import item_by_sku, location_by_code, lot_by_id, partner_by_code
 from backend.domain.lots import generate_lot_code, is_expired, local_date
 from backend.models import (
-    Balance, Location, LocationKind, Lot, LotEvent, LotStatus, Movement, MovementType, PartnerKind, utcnow,
+    Balance, Item, Location, LocationKind, Lot, LotEvent, LotStatus, Movement, MovementType, PartnerKind, utcnow,
 )
 from backend.types import ExactDecimal, from_scaled
 
@@ -97,9 +97,12 @@ def _take(session: Session, lot: Lot, location: Location, qty: Decimal, now: dat
     """Decrease on-hand if that much is free; the condition is re-checked under the row lock."""
     key = {"b_lot": lot.id, "b_location": location.id}
     if session.execute(_TAKE, {**key, "b_qty": qty, "b_now": now}).rowcount != 1:
-        free = from_scaled(session.scalar(_FREE, key) or 0)
-        raise conflict("insufficient_stock",
-                       f"Only {_fmt(free)} {lot.item.uom} of lot {lot.code} free at {location.code}")
+        raise insufficient(lot.code, lot.item.uom, from_scaled(session.scalar(_FREE, key) or 0), location.code)
+
+
+def insufficient(lot_code: str, uom: str, free: Decimal, location_code: str) -> DomainError:
+    """The refusal of taking more than is free."""
+    return conflict("insufficient_stock", f"Only {_fmt(free)} {uom} of lot {lot_code} free at {location_code}")
 
 
 def _put(session: Session, lot: Lot, location: Location, qty: Decimal, now: datetime) -> None:
@@ -130,29 +133,33 @@ def receive(session: Session, actor: Actor, *, item: str, qty: Decimal, location
     check_quantity(qty, item_row.uom)
     dst = location_by_code(session, location)
     partner = partner_by_code(session, supplier, PartnerKind.supplier) if supplier else None
-    lot_row = _existing_lot(session, item_row, lot, expires_on) if lot is not None else None
-    if lot_row is None:
-        if expires_on is None and item_row.shelf_life_days:
-            expires_on = local_date(at, actor.tz) + timedelta(days=item_row.shelf_life_days)
-        lot_row = Lot(item=item_row, code=lot or generate_lot_code(session, item_row, at, actor.tz), expires_on=expires_on,
-                      supplier=partner, supplier_lot=supplier_lot, unit_cost=unit_cost, received_at=at,
-                      status=LotStatus.quarantine if dst.kind == LocationKind.quarantine else LotStatus.available)
-    if is_expired(lot_row, at, actor.tz):
-        raise DomainError("lot_expired", f"Lot expired on {lot_row.expires_on.isoformat()}; it cannot be received",
-                          errors={"expires_on": ["Before the date of receipt"]})
+    if lot is not None:
+        check_lot_code(lot)
+    existing = session.scalar(select(Lot).where(Lot.item_id == item_row.id, Lot.code == lot)) if lot else None
+    lot_row = lot_to_receive(existing, item_row, lot or generate_lot_code(session, item_row, at, actor.tz),
+                             expires_on, dst, partner, supplier_lot, unit_cost, at, actor.tz)
     session.add(lot_row)
     session.flush()
     return record(session, actor, MovementType.receive, lot_row, qty, dst=dst, at=at, partner=partner,
                   ref=("receipt", reference) if reference else None)
 
 
-def _existing_lot(session: Session, item, code: str, expires_on: date | None) -> Lot | None:
-    """The item's lot with this code, if any; receiving more of it must agree on its expiry."""
-    check_lot_code(code)
-    existing = session.scalar(select(Lot).where(Lot.item_id == item.id, Lot.code == code))
+def lot_to_receive(existing: Lot | None, item: Item, code: str, expires_on: date | None, dst: Location,
+                   partner, supplier_lot: str | None, unit_cost: Decimal | None, at: datetime, tz) -> Lot:
+    """The lot a receipt goes into: the item's lot with this code (same expiry) or a new one; never expired."""
     if existing is not None and expires_on is not None and existing.expires_on not in (None, expires_on):
         raise conflict("lot_conflict", f"Lot {code} exists with expiry {existing.expires_on}")
-    return existing
+    lot = existing
+    if lot is None:
+        if expires_on is None and item.shelf_life_days:
+            expires_on = local_date(at, tz) + timedelta(days=item.shelf_life_days)
+        lot = Lot(item=item, code=code, expires_on=expires_on, supplier=partner, supplier_lot=supplier_lot,
+                  unit_cost=unit_cost, received_at=at,
+                  status=LotStatus.quarantine if dst.kind == LocationKind.quarantine else LotStatus.available)
+    if is_expired(lot, at, tz):
+        raise DomainError("lot_expired", f"Lot expired on {lot.expires_on.isoformat()}; it cannot be received",
+                          errors={"expires_on": ["Before the date of receipt"]})
+    return lot
 
 
 def move(session: Session, actor: Actor, *, lot: int, from_location: str, to_location: str,
@@ -161,10 +168,15 @@ def move(session: Session, actor: Actor, *, lot: int, from_location: str, to_loc
     lot_row = lot_by_id(session, lot, lock=True)
     check_quantity(qty, lot_row.item.uom)
     src, dst = location_by_code(session, from_location), location_by_code(session, to_location)
-    if src.id == dst.id:
-        raise DomainError("invalid", "From and to are the same location", errors={"to": ["Same as from"]})
+    check_distinct(src, dst)
     return record(session, actor, MovementType.move, lot_row, qty, src=src, dst=dst,
                   at=judged_time(at), reason=reason)
+
+
+def check_distinct(src: Location, dst: Location) -> None:
+    """A move goes somewhere else."""
+    if src.id == dst.id:
+        raise DomainError("invalid", "From and to are the same location", errors={"to": ["Same as from"]})
 
 
 def adjust(session: Session, actor: Actor, *, lot: int, location: str, delta: Decimal, reason: str,
