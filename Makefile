@@ -30,6 +30,7 @@ run: migrate
 	$(BIN)/lotwise serve --host $(HOST) --port $(PORT)
 
 test: setup
+	node --test pwa/tests/
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup

@@ -454,6 +454,7 @@ class TaskSchema(Schema):
 
     id = fields.Integer()
     pick_list = _code("pick_list.number")
+    pick_list_id = fields.Integer()
     status = _enum(TaskStatus)
     item = _code("item.sku")
     uom = _code("item.uom")

@@ -61,7 +61,7 @@ def push(session: Session, user: User, token_device: str, device_name: str, muta
 
 # Mutations per transaction: few enough that a killed server loses little work and locks are held briefly,
 # enough that reading and writing them in bulk pays.
-CHUNK = 100
+CHUNK = 250
 _ATTEMPTS = 5
 _RETRY_STATES = {"40001", "40P01"}  # PostgreSQL: serialization failure, deadlock detected
 

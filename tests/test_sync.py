@@ -1106,7 +1106,7 @@ def test_full_pull_gives_everything_a_device_needs_offline(client, headers, base
     assert {k: open_task[k] for k in ("id", "status", "lot", "lot_code", "from", "to", "qty", "picked_qty")} == {
         "id": base.task, "status": "open", "lot": base.l1, "lot_code": "L1", "from": "A-01-01", "to": "STAGE-1",
         "qty": "10", "picked_qty": None}
-    assert open_task["pick_list"].startswith("PL-")
+    assert open_task["pick_list"].startswith("PL-") and open_task["pick_list_id"] == base.order.pick_list
 
 
 def test_incremental_pull_shows_what_pushes_changed(client, headers, base, actor, boss, worker2):
