@@ -657,11 +657,8 @@ def test_judgements_agree_with_the_sync_engine(client, headers, world, actor, bo
             "lot_conflict"} <= set(seen), seen
 
 
-# --- server bugs the cross-check found (the PWA mirrors them, to agree with the server) ---------------------
+# --- what the cross-check found ------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="biip reads the second date of a (7007) harvest date range YYMMDD[YYMMDD] as "
-                   "a time of day (HHMMSS), so every valid range ending in a year past 2023 (260101260331) is "
-                   "refused as bad_barcode; the rule 'every AI biip knows is accepted and checked' does not hold")
 def test_server_reads_a_harvest_date_range():
     """A GS1-128 label with (01), (7007) harvest dates 2026-01-01..2026-03-31 and (10) is a valid label."""
     scan = interpret("]C10109506000134352" + f"7007260101260331{GS}10L1")

@@ -177,6 +177,10 @@ def _fixed_length(ai: GS1ApplicationIdentifier) -> int:
 
 def _element(text: str) -> GS1ElementString:
     """One element string (AI and exactly its data), checked by biip: pattern, check digit, date."""
+    if text.startswith("7007") and len(text) == 16:
+        # biip reads the end of a harvest date range YYMMDDYYMMDD as a time of day; check it as a date.
+        _element("7006" + text[10:])
+        return _element(text[:10])
     try:
         return GS1ElementString.parse(text)
     except (ParseError, ValueError) as exc:

@@ -316,9 +316,10 @@ function gs1Date(ai, value) {
   if (month < 1 || month > 12) fail();
   if (day === 0) day = daysIn(year, month);
   if (day < 1 || day > daysIn(year, month)) fail();
-  // A time too, checked like biip; for (7007) biip reads the range's second date as a time too, so a valid range
-  // ending after 2023 is refused: a server bug mirrored here on purpose (tests/test_pwa_rules.py, xfail).
-  if (pairs.length > 3) {
+  // (7007) may be a range YYMMDDYYMMDD: its end is a second date. Other dates may carry a time HH[MM[SS]].
+  if (ai === "7007" && pairs.length === 6) {
+    gs1Date(ai, value.slice(6));
+  } else if (pairs.length > 3) {
     const [hour, minute = 0, second = 0] = pairs.slice(3);
     if (!(hour === 99 && minute === 99) && (hour > 23 || minute > 59 || second > 59)) fail();
   }
