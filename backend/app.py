@@ -16,6 +16,7 @@ from backend.config import Config
 from backend.database import configure_engine
 from backend.errors import register_error_handlers
 from backend.models import db
+from pwa import blp as pwa_blueprint
 from sync import api as sync_api
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -39,6 +40,7 @@ def create_app(config: Config | None = None) -> Flask:
         configure_engine(db.engine)
 
     app.register_blueprint(health.blp)
+    app.register_blueprint(pwa_blueprint)
     for module in API_BLUEPRINTS:
         api.register_blueprint(module.blp)
     app.before_request(require_json_body)

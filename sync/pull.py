@@ -79,9 +79,9 @@ def _lots(session: Session, since, removed: dict) -> list[Lot]:
 
 
 def _tasks(session: Session, user: User, since, removed: dict) -> list[PickTask]:
-    """Open tasks, and the user's own picks until they ship (so decisions reach the worker)."""
+    """Open tasks, and the user's own picks until they are shipped or consumed (so decisions reach the worker)."""
     mine = (PickTask.status == TaskStatus.open) | (
-        PickTask.status.in_(_ACTIVE_TASK) & (PickTask.picked_by_id == user.id) & PickTask.shipment_id.is_(None))
+        PickTask.status.in_(_ACTIVE_TASK) & (PickTask.picked_by_id == user.id) & (PickTask.settled_qty < PickTask.qty))
     query = select(PickTask).options(selectinload(PickTask.lot), selectinload(PickTask.item),
                                      selectinload(PickTask.pick_list)).order_by(PickTask.id)
     if since is None:

@@ -254,3 +254,182 @@ def stock(client, headers, lot_id: int) -> dict[str, tuple[D, D]]:
     """A lot's (on_hand, reserved) per location, as GET /api/lots/<id> shows it."""
     body = ok(client.get(f"/api/lots/{lot_id}", headers=headers["worker"]))
     return {b["location"]: (D(b["on_hand"]), D(b["reserved"])) for b in body["balances"]}
+
+
+# =====================================================================================================
+# Browser tests (the scanner PWA): real Chromium via Playwright, against a real `lotwise serve` process.
+# Skipped when Chromium or Playwright is missing, failed instead under LOTWISE_REQUIRE_BROWSER=1 (CI).
+# =====================================================================================================
+
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+CHROMIUM = os.environ.get("LOTWISE_CHROMIUM", "/usr/bin/chromium")
+REQUIRE_BROWSER = os.environ.get("LOTWISE_REQUIRE_BROWSER") == "1"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+LOTWISE_BIN = str(Path(sys.executable).with_name("lotwise"))
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+def _skip_or_fail(reason: str):
+    if REQUIRE_BROWSER:
+        pytest.fail(reason + " and LOTWISE_REQUIRE_BROWSER=1")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    """The Playwright driver, or a skip (a failure under LOTWISE_REQUIRE_BROWSER=1)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _skip_or_fail("Playwright is not installed (pip install -e '.[test]')")
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        _skip_or_fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium, or set LOTWISE_CHROMIUM)")
+    playwright = sync_playwright().start()
+    yield playwright
+    playwright.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance):
+    """One headless Chromium for the session (fresh contexts per test)."""
+    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    """A `lotwise serve` process on a free port, with the demo data on its own SQLite file."""
+
+    url: str
+    database_url: str
+    env: dict
+    log_path: Path
+    process: subprocess.Popen | None = None
+
+    def log(self) -> str:
+        return self.log_path.read_text()[-5000:] if self.log_path.exists() else ""
+
+    def engine(self):
+        """A SQLAlchemy engine on the server's database (read the ledger directly)."""
+        from sqlalchemy.pool import NullPool
+        return create_engine(self.database_url, poolclass=NullPool)
+
+    def login(self, username: str, device: str = "TEST-API") -> dict:
+        """Authorization headers of a fresh token (demo passwords are the user names)."""
+        import requests
+        answer = requests.post(self.url + "/api/auth/token", timeout=30,
+                               json={"username": username, "password": username, "device": device})
+        assert answer.status_code == 200, answer.text
+        return {"Authorization": "Bearer " + answer.json()["token"]}
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait(timeout=15)
+
+
+def start_live_server(directory: Path, **settings: str) -> LiveServer:
+    """Migrate a fresh SQLite database, seed the demo data and serve it (`lotwise serve`)."""
+    import requests
+
+    directory.mkdir(parents=True, exist_ok=True)
+    database_url = f"sqlite:///{directory / 'lotwise.db'}"
+    env = {**os.environ, "DATABASE_URL": database_url, "LOTWISE_INSTANCE_PATH": str(directory),
+           "SECRET_KEY": "test", **settings}
+    for name in ("LOTWISE_PASSWORD", "LOTWISE_TOKEN", "LOTWISE_USER", "LOTWISE_SERVER"):
+        env.pop(name, None)
+    for args in (("db", "upgrade"), ("demo",)):
+        done = subprocess.run([LOTWISE_BIN, *args], env=env, capture_output=True, text=True, timeout=180,
+                              stdin=subprocess.DEVNULL)
+        assert done.returncode == 0, done.stdout + done.stderr
+    port = _free_port()
+    server = LiveServer(f"http://127.0.0.1:{port}", database_url, env, directory / "server.log")
+    with open(server.log_path, "a") as log:
+        server.process = subprocess.Popen([LOTWISE_BIN, "serve", "--port", str(port)], env=env, stdout=log,
+                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 40
+    while True:
+        assert server.process.poll() is None, "lotwise serve exited:\n" + server.log()
+        try:
+            if requests.get(server.url + "/healthz", timeout=2).status_code == 200:
+                return server
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            server.stop()
+            raise AssertionError("lotwise serve did not come up:\n" + server.log())
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """A real `lotwise serve` with the demo data on a fresh SQLite file, stopped after the test."""
+    server = start_live_server(tmp_path / "server")
+    yield server
+    server.stop()
+
+
+@dataclass
+class Profiles:
+    """Opens persistent Chromium contexts (a user-data dir each, reopenable) and closes them all at the end."""
+
+    playwright: object
+    directory: Path
+    opened: list = field(default_factory=list)
+
+    def open(self, name: str = "profile", *, extra_args: list[str] = (), **options):
+        """launch_persistent_context on <tmp>/<name>: the same name reopens the same profile (IndexedDB, caches,
+        service worker). Options go to Playwright (viewport, permissions…); 360x740 by default."""
+        options.setdefault("viewport", {"width": 360, "height": 740})
+        options.setdefault("service_workers", "allow")
+        context = self.playwright.chromium.launch_persistent_context(
+            str(self.directory / name), executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args], **options)
+        self.opened.append(context)
+        return context
+
+    def close_all(self) -> None:
+        for context in self.opened:
+            try:
+                context.close()
+            except Exception:  # already closed
+                pass
+
+
+@pytest.fixture
+def profiles(playwright_instance, tmp_path):
+    """A factory of persistent browser contexts on profiles under the test's tmp dir."""
+    made = Profiles(playwright_instance, tmp_path / "profiles")
+    yield made
+    made.close_all()
+
+
+def save_artifact(source: Path, name: str | None = None) -> Path:
+    """Copy a file the test made (a screenshot) to tests/artifacts/ (gitignored) for people to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    target = ARTIFACTS / (name or source.name)
+    shutil.copyfile(source, target)
+    return target

@@ -52,6 +52,19 @@ def test_demo_users_sign_in_with_their_names_and_see_the_lots(client):
         assert wrong.status_code == 401
 
 
+def test_the_workers_pull_keeps_picks_until_shipped_or_consumed(client):
+    """Picks the demo's past production runs consumed (and past shipments shipped) are settled: they leave the
+    worker's pull, or a device's task list would grow for ever."""
+    seeded()
+    settled = {t.id for t in db.session.scalars(select(PickTask).where(PickTask.picked_by_id.isnot(None)))
+               if t.settled_qty >= t.qty}
+    assert settled and any(t.production_material_id for t in db.session.scalars(
+        select(PickTask).where(PickTask.id.in_(settled))))
+    token = client.post("/api/auth/token", json={"username": "worker", "password": "worker", "device": "HH-T"}).json
+    pulled = client.get("/api/sync/pull", headers={"Authorization": f"Bearer {token['token']}"}).json
+    assert pulled["tasks"] and settled.isdisjoint(task["id"] for task in pulled["tasks"])
+
+
 def test_seed_does_not_commit(app):
     assert seed(db.session) is True
     db.session.rollback()
