@@ -1,5 +1,6 @@
 """The `lotwise` command as a new user runs it: migrate, seed, serve, sign in and list lots over HTTP."""
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -37,12 +38,12 @@ def lotwise(env: dict, *args: str, input: str | None = None) -> subprocess.Compl
     return result
 
 
-def wait_until_up(url: str, process: subprocess.Popen) -> None:
+def wait_until_up(url: str, process: subprocess.Popen, verify: bool | str = True) -> None:
     """Poll /healthz until the server answers (or died)."""
     for _ in range(100):
         assert process.poll() is None, process.stdout.read()
         try:
-            if requests.get(url + "/healthz", timeout=1).status_code == 200:
+            if requests.get(url + "/healthz", timeout=1, verify=verify).status_code == 200:
                 return
         except requests.ConnectionError:
             time.sleep(0.1)
@@ -66,6 +67,33 @@ def test_serve_demo_data_and_sign_in_as_the_demo_worker(env):
                             timeout=10)
         assert lots.status_code == 200 and lots.json()["total"] >= 10
         assert requests.get(url + "/api/lots", timeout=10).json()["error"] == "unauthorized"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.skipif(not shutil.which("openssl"), reason="openssl makes the test's certificate; not installed")
+def test_serve_over_https_with_cert_and_key(env, tmp_path):
+    """`lotwise serve --cert --key` answers HTTPS (what phones need for the camera and the service worker):
+    the app shell, its service worker and the API, verified against the certificate."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    lotwise(env, "db", "upgrade")
+    port = free_port()
+    server = subprocess.Popen([LOTWISE, "serve", "--port", str(port), "--cert", str(cert), "--key", str(key)],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"https://127.0.0.1:{port}"
+    try:
+        wait_until_up(url, server, verify=str(cert))
+        shell = requests.get(url + "/", timeout=10, verify=str(cert))
+        assert shell.status_code == 200 and 'rel="manifest"' in shell.text
+        worker = requests.get(url + "/sw.js", timeout=10, verify=str(cert))
+        assert worker.status_code == 200 and "javascript" in worker.headers["Content-Type"]
+        assert requests.get(url + "/api/lots", timeout=10, verify=str(cert)).json()["error"] == "unauthorized"
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)  # plain HTTP is not served on that port
     finally:
         server.terminate()
         server.wait(timeout=30)
