@@ -524,7 +524,7 @@ def test_an_expired_sign_in_goes_back_to_login_and_keeps_the_queue(live_server, 
 
     context.set_offline(False)
     page.wait_for_function("location.hash === '#/login'", timeout=30_000)
-    assert "1 queued scan" in page.inner_text("#view")
+    page.wait_for_function("document.querySelector('#view').innerText.includes('1 queued scan')")
     page.wait_for_function("document.querySelector('#pending').dataset.count === '1'")
     page.fill("#password", "worker")
     page.click("#login-submit")

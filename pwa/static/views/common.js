@@ -160,3 +160,18 @@ export async function waitForOutcome(id, { timeout = 15_000, signal } = {}) {
   }
   return null;
 }
+
+/** The step indicator of a multi-step screen: `steps` maps each step to its words ("1 Lot"). */
+export function stepsHtml(steps) {
+  return `<div class="steps" aria-hidden="true">${Object.entries(steps).map(([k, w]) =>
+    `<span class="step" data-step="${k}">${w}</span>`).join("")}</div>`;
+}
+
+/** Mark the steps before `now` done, `now` current and the rest to do. */
+export function markSteps(root, steps, now) {
+  const order = Object.keys(steps);
+  root.querySelectorAll(".step").forEach((el) => {
+    const i = order.indexOf(el.dataset.step), j = order.indexOf(now);
+    el.dataset.state = i < j ? "done" : i === j ? "now" : "todo";
+  });
+}

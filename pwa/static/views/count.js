@@ -2,7 +2,7 @@
 // A blind count: the device's figure is shown only after the count is recorded. The location stays for the
 // next lot, with the lots this device expects there ticked off as they are counted.
 import * as rules from "../rules.js";
-import { esc, statusWord } from "./common.js";
+import { esc, markSteps, statusWord, stepsHtml } from "./common.js";
 
 const STEPS = { location: "1 Location", lot: "2 Lot", qty: "3 Counted" };
 const STALE_POSSIBLE = new Set(["unknown_lot", "unknown_location"]);
@@ -13,8 +13,7 @@ export async function show(root, ctx) {
   root.innerHTML = `
     <section class="panel lw-count-view" data-step="location">
       <h1>Count stock</h1>
-      <div class="steps" aria-hidden="true">${Object.entries(STEPS).map(([k, w]) =>
-        `<span class="step" data-step="${k}">${w}</span>`).join("")}</div>
+      ${stepsHtml(STEPS)}
       <div id="lw-scan-slot"></div>
       <div class="expect lw-summary">
         <dl>
@@ -48,11 +47,7 @@ export async function show(root, ctx) {
 
   async function render() {
     const now = step();
-    const order = Object.keys(STEPS);
-    root.querySelectorAll(".step").forEach((el) => {
-      const i = order.indexOf(el.dataset.step), j = order.indexOf(now);
-      el.dataset.state = i < j ? "done" : i === j ? "now" : "todo";
-    });
+    markSteps(root, STEPS, now);
     $(".lw-count-view").dataset.step = now;
     field.querySelector("label").textContent = { location: "Scan the location label",
       lot: `At ${s.location}: scan a lot label`, qty: "Enter the counted quantity (or scan another lot)" }[now];

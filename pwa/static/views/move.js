@@ -2,7 +2,7 @@
 // scan where to, enter the quantity (default: all of it there) -> rules.judgeMove -> queued `move` (offline too).
 // Held and expired lots may be moved (to quarantine, to scrap), so they are warned about, not refused.
 import * as rules from "../rules.js";
-import { esc, sortLocations, statusWord } from "./common.js";
+import { esc, markSteps, sortLocations, statusWord, stepsHtml } from "./common.js";
 
 const STEPS = { lot: "1 Lot", from: "2 From", to: "3 To", qty: "4 Qty" };
 // Local refusals that a newer server state may not share: the worker may queue anyway, the server decides.
@@ -16,8 +16,7 @@ export async function show(root, ctx) {
   root.innerHTML = `
     <section class="panel lw-move" data-step="lot">
       <h1>Move stock</h1>
-      <div class="steps" aria-hidden="true">${Object.entries(STEPS).map(([k, w]) =>
-        `<span class="step" data-step="${k}">${w}</span>`).join("")}</div>
+      ${stepsHtml(STEPS)}
       <div id="lw-scan-slot"></div>
       <div class="expect lw-summary">
         <dl>
@@ -59,11 +58,7 @@ export async function show(root, ctx) {
 
   function render() {
     const now = step();
-    const order = Object.keys(STEPS);
-    root.querySelectorAll(".step").forEach((el) => {
-      const i = order.indexOf(el.dataset.step), j = order.indexOf(now);
-      el.dataset.state = i < j ? "done" : i === j ? "now" : "todo";
-    });
+    markSteps(root, STEPS, now);
     $(".lw-move").dataset.step = now;
     const label = field.querySelector("label");
     label.textContent = { lot: s.from ? `At ${s.from}: scan the lot` : "Scan the lot label (or the location first)",

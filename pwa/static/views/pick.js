@@ -3,6 +3,7 @@
 // attempt is queued with its local verdict — rejected ones too, so nothing scanned is ever lost — and the
 // server's verdict at push is the one that counts.
 import * as rules from "../rules.js";
+import { markSteps, stepsHtml } from "./common.js";
 import { nextTask } from "./tasks.js";
 
 const STEP_WORDS = { location: "1 Location", lot: "2 Lot", qty: "3 Quantity" };
@@ -30,9 +31,7 @@ export async function show(root, ctx, params) {
         </dl>
         <p class="expect-item">${e(item.sku)} — ${e(item.name)}<br>to <b>${e(task.to)}</b> · list ${e(task.pick_list)} · task ${task.id}</p>
       </div>
-      <div class="steps" aria-hidden="true">
-        ${Object.entries(STEP_WORDS).map(([k, w]) => `<span class="step" data-step="${k}">${w}</span>`).join("")}
-      </div>
+      ${stepsHtml(STEP_WORDS)}
       <div id="scan-slot"></div>
       <form id="qty-form" class="qty-form" novalidate>
         <label for="qty">Quantity (${e(item.uom)})</label>
@@ -63,11 +62,7 @@ export async function show(root, ctx, params) {
 
   const setStep = (step) => {
     state.step = step;
-    const order = Object.keys(STEP_WORDS);
-    root.querySelectorAll(".step").forEach((el) => {
-      const i = order.indexOf(el.dataset.step), j = order.indexOf(step);
-      el.dataset.state = i < j ? "done" : i === j ? "now" : "todo";
-    });
+    markSteps(root, STEP_WORDS, step);
     root.querySelector(".pick").dataset.step = step;
     label.textContent = step === "location" ? "Scan the location label" : step === "lot" ? "Scan the lot label"
       : "Scan again to change the lot";
