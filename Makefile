@@ -36,6 +36,8 @@ test: setup
 bench: setup
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/decode.py
+	$(BIN)/python bench/sync_push.py
+	$(BIN)/python bench/pwa.py
 
 clean:
 	rm -rf $(VENV) pwa/node_modules .pytest_cache .hypothesis
