@@ -436,6 +436,9 @@ def receipt_of(finder, args: dict, substitute: str) -> tuple[str, str | None, da
         scan = interpret(args["scan"], substitute)
         if not scan.is_gs1:
             raise DomainError("bad_barcode", "A receipt needs the supplier's GS1 label", errors={"scan": ["Not GS1"]})
+        if not (scan.gtin or scan.sku):
+            raise DomainError("unknown_item", "The label names no item (no GTIN or SKU): scan the item's label",
+                              errors={"scan": ["No GTIN or SKU"]})
         label_item = finder.item(scan.gtin, scan.sku)
         if label_item is None:
             raise DomainError("unknown_item", f"No item {scan.gtin or scan.sku}")

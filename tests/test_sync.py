@@ -356,8 +356,9 @@ def test_receive_without_lot_returns_the_generated_code(client, headers, world, 
     ({"item": "EGGS", "lot": "X", "location": "NOWHERE"}, "unknown_location"),
     ({"item": "EGGS", "lot": "X", "expires_on": (today() - timedelta(days=1)).isoformat()}, "lot_expired"),
     ({"lot": "X"}, "invalid"),  # neither scan nor item
+    ({"scan": "]C100095060001234567893"}, "unknown_item"),  # a pallet's SSCC names no item
 ], ids=["item-vs-scan", "lot-vs-scan", "expiry-vs-scan", "plain-code", "unknown-gtin", "check-digit",
-        "unknown-sku", "unknown-location", "expired", "no-item"])
+        "unknown-sku", "unknown-location", "expired", "no-item", "sscc-only"])
 def test_receive_rejections(client, headers, world, args, reason):
     """Receipts that contradict the scanned label or name unknown things are rejected and record nothing."""
     before = state()

@@ -603,10 +603,12 @@ function fromLabel(read, given, data) {
     return { refusal: rejected("bad_barcode", "A receipt needs the supplier's GS1 label",
       { scan: read, errors: { scan: ["Not GS1"] } }) };
   }
-  const label = read.gtin ? call(data, "itemByGtin", read.gtin) : read.sku ? call(data, "itemBySku", read.sku) : null;
-  if (!label) {
-    return { refusal: rejected("unknown_item", `No item ${read.gtin || read.sku || "None"}`, { scan: read }) };
+  if (!read.gtin && !read.sku) {
+    return { refusal: rejected("unknown_item", "The label names no item (no GTIN or SKU): scan the item's label",
+      { scan: read, errors: { scan: ["No GTIN or SKU"] } }) };
   }
+  const label = read.gtin ? call(data, "itemByGtin", read.gtin) : call(data, "itemBySku", read.sku);
+  if (!label) return { refusal: rejected("unknown_item", `No item ${read.gtin || read.sku}`, { scan: read }) };
   for (const [mine, seen] of [[given.sku, label.sku], [given.code, read.lot], [given.expires, read.expires_on]]) {
     if (mine !== null && seen !== null && mine !== seen) {
       return { refusal: rejected("scan_mismatch", "The arguments contradict the scanned label", { scan: read }) };

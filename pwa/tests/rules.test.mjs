@@ -364,7 +364,7 @@ describe("judgeReceive", () => {
       [{ scan: "]d2010950600013435317261231" }, "bad_barcode", null],
       [{ scan: "LOT-B7" }, "bad_barcode", "A receipt needs the supplier's GS1 label"],
       [{ scan: `]d201${"00000000000000"}10L1` }, "unknown_item", "No item 00000000000000"],
-      [{ scan: "]C100006141411234567890" }, "unknown_item", "No item None"],
+      [{ scan: "]C100006141411234567890" }, "unknown_item", "The label names no item (no GTIN or SKU): scan the item's label"],
       [{ scan: label(FLOUR_GTIN, "N1"), item: "EGGS" }, "scan_mismatch", "The arguments contradict the scanned label"],
       [{ scan: label(FLOUR_GTIN, "N1"), lot: "N2" }, "scan_mismatch", "The arguments contradict the scanned label"],
       [{ scan: label(FLOUR_GTIN, "N1", "270101"), expires_on: "2027-01-02" }, "scan_mismatch",
