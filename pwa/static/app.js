@@ -369,6 +369,7 @@ async function route() {
   current = null;
   const root = $("#view");
   root.replaceChildren();
+  delete root.dataset.ready; // set again when the new view has drawn itself
   root.dataset.view = name;
   document.body.dataset.view = name;
   for (const link of document.querySelectorAll("#nav a")) {
