@@ -277,8 +277,10 @@ class Batch:
     def _pick(self, actor: Actor, args: dict, at: datetime) -> dict | None:
         """picking.pick for a whole pick from stock free or reserved for the task."""
         task, qty = self.task(args["task"]), args["qty"]
-        if task is None or args.get("short") or qty != task.view.qty:
-            return None
+        if task is None:
+            raise unknown("task", args["task"])
+        if args.get("short") or qty != task.view.qty:
+            return None  # the rest of the task is split off or released: picking.pick
         check_quantity(qty, task.view.uom)
         lot = find_lot(self, interpret(args["scan"], self.substitute))
         where = self.location(args["location"]) if args.get("location") else None
