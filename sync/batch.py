@@ -346,8 +346,8 @@ class Batch:
                                                        "supplier_id": supplier and supplier.id})
             existing = LotRow(lot_id, item.id, lot.code, lot.status, lot.expires_on, lot.received_at, item.uom)
             self._know(existing)
-            self.balances[(lot.id, dst.id)] = [Decimal(0), Decimal(0)]
-            self.missing.add((lot.id, dst.id))
+            self.balances[(lot_id, dst.id)] = [Decimal(0), Decimal(0)]  # a new lot has no stock anywhere yet
+            self.missing.add((lot_id, dst.id))
         if not self._fits(existing.id, dst.id, qty):
             return None
         self._add(existing.id, dst.id, qty, Decimal(0))
