@@ -435,6 +435,7 @@ class PickTask(db.Model):
     picked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     picked_at: Mapped[datetime | None]
     exception_reason: Mapped[str | None] = mapped_column(String(30))
+    exception_message: Mapped[str | None] = mapped_column(String(300))  # what the worker was told
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     decided_at: Mapped[datetime | None]
     decision: Mapped[str | None] = mapped_column(String(10))

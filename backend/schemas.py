@@ -469,6 +469,7 @@ class TaskSchema(Schema):
     picked_by = _code("picked_by.username")
     picked_at = fields.AwareDateTime()
     exception_reason = fields.String()
+    exception_message = fields.String(metadata={"description": "What the worker was told when the pick was flagged"})
     decision = fields.String()
     decision_reason = fields.String()
     decided_by = _code("decided_by.username")

@@ -26,7 +26,9 @@ from backend.domain.codes import check_lot_code, check_quantity
 from backend.domain.errors import DomainError, unknown
 from backend.domain.lookup import item_by_sku, location_by_code, partner_by_code
 from backend.domain.lots import local_date, status_before
-from backend.domain.picking import APPLIED, REJECTED, LotView, TaskView, check_pick_place, classify, refusal
+from backend.domain.picking import (
+    APPLIED, REJECTED, LotView, TaskView, check_pick_place, classify, exception_message, refusal,
+)
 from backend.domain.scans import Scan, find_lot, interpret
 from backend.domain.stock import MAX_BALANCE, check_distinct, insufficient, lot_to_receive
 from backend.models import (
@@ -43,6 +45,7 @@ _ADD = (update(_B).where(_B.c.lot_id == bindparam("k_lot"), _B.c.location_id == 
                 reserved=_B.c.reserved + bindparam("d_reserved", type_=_QTY), updated_at=bindparam("now")))
 _TASK = (update(_T).where(_T.c.id == bindparam("k_id"))
          .values(status=bindparam("status"), exception_reason=bindparam("exception_reason"),
+                 exception_message=bindparam("exception_message"),
                  picked_qty=bindparam("picked_qty", type_=_QTY), picked_lot_id=bindparam("picked_lot_id"),
                  picked_from_id=bindparam("picked_from_id"), picked_by_id=bindparam("picked_by_id"),
                  picked_at=bindparam("picked_at"), updated_at=bindparam("now")))
@@ -304,6 +307,7 @@ class Batch:
         status = TaskStatus.picked if applied else TaskStatus.exception
         self.tasks[task.id] = replace(task, view=replace(task.view, status=status.value))
         self.task_updates.append({"k_id": task.id, "status": status, "exception_reason": verdict.reason,
+                                  "exception_message": exception_message(verdict),
                                   "picked_qty": qty, "picked_lot_id": lot.id, "picked_from_id": where_id,
                                   "picked_by_id": actor.user.id, "picked_at": at})
         return {"status": verdict.status, "reason": verdict.reason, "message": verdict.message,

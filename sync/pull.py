@@ -120,5 +120,5 @@ def _task(task: PickTask) -> dict:
     return {"id": task.id, "pick_list": task.pick_list.number, "pick_list_id": task.pick_list_id, "status": task.status.value, "item": task.item_id,
             "lot": task.lot_id, "lot_code": task.lot.code, "from": task.from_location.code,
             "to": task.to_location.code, "qty": _qty(task.qty), "picked_qty": task.picked_qty and _qty(task.picked_qty),
-            "exception_reason": task.exception_reason, "decision": task.decision,
+            "exception_reason": task.exception_reason, "exception_message": task.exception_message, "decision": task.decision,
             "decision_reason": task.decision_reason}

@@ -438,7 +438,9 @@ def test_pick_of_a_substitute_lot_is_flagged(client, headers, base, actor):
                  {"task": base.task, "scan": gs1("L2", base.expires), "qty": "10"})
     assert (result["status"], result["reason"]) == ("flagged", "substitute_lot")
     assert result["task"] == {"id": base.task, "status": "exception"} and len(result["movements"]) == 1
-    assert task(base.task).exception_reason == "substitute_lot"
+    assert (task(base.task).exception_reason, task(base.task).exception_message) == ("substitute_lot", result["message"])
+    [exception] = client.get("/api/exceptions", headers=headers["supervisor"]).get_json()
+    assert exception["exception_message"] == result["message"]  # what the supervisor reads: the worker's words
     [stored] = outcomes("HH-worker")
     assert (stored.status, stored.reason) == ("flagged", "substitute_lot")
     assert_consistent()
@@ -560,6 +562,7 @@ def test_a_substitute_promised_to_another_task_moves_that_task_on(client, header
     assert (result["status"], result["reason"]) == ("flagged", "substitute_lot")
     taken = db.session.scalars(select(PickTask).where(PickTask.pick_list_id == other.pick_list)).all()
     assert [(t.status, t.exception_reason, t.qty) for t in taken] == [(TaskStatus.exception, "stock_taken", 10)]
+    assert taken[0].exception_message == "Another pick took the stock of lot L2: no other stock for 10 KGM"
     assert [on_hand(l2, "A-01-01"), on_hand(l2, "STAGE-1"), on_hand(base.l1, "A-01-01")] == [0, 10, 10]
     assert_consistent()
 

@@ -143,7 +143,7 @@ def pick(session: Session, actor: Actor, *, task: int, scan: str, qty: Decimal, 
     if not reserve(session, lot.id, task_row.to_location_id, qty):
         raise RuntimeError("picked stock could not be held at the destination")  # record() just put it there
     task_row.status = TaskStatus.picked if verdict.status == APPLIED else TaskStatus.exception
-    task_row.exception_reason = verdict.reason
+    task_row.exception_reason, task_row.exception_message = verdict.reason, exception_message(verdict)
     task_row.picked_qty, task_row.picked_lot, task_row.picked_from = qty, lot, where
     task_row.picked_by, task_row.picked_at = actor.user, at
     session.flush()
@@ -155,6 +155,11 @@ def check_pick_place(where_id: int, where_code: str, to_location_id: int) -> Non
     if where_id == to_location_id:
         raise DomainError("invalid", f"{where_code} is where this task delivers to, not a place to pick from",
                           errors={"location": ["The task's destination"]})
+
+
+def exception_message(verdict: Verdict) -> str | None:
+    """What a supervisor reads of a flagged pick: the words the worker was given."""
+    return verdict.message if verdict.status == FLAGGED else None
 
 
 def refusal(verdict: Verdict) -> DomainError:
@@ -211,6 +216,7 @@ def _bump(session: Session, actor: Actor, lot: Lot, location_id: int, needed: De
 
 def reallocate_task(session: Session, task: PickTask, at: datetime, tz, *, exclude=None) -> None:
     """Point an open task (whose reservation was released) at other stock; flag what cannot be found."""
+    taken = task.lot.code
     parts, shortfall = allocate(session, task.item, task.qty, at, tz, exclude=exclude)
     for index, (candidate, qty) in enumerate(parts):
         target = task if index == 0 else _copy(task)
@@ -219,6 +225,8 @@ def reallocate_task(session: Session, task: PickTask, at: datetime, tz, *, exclu
     if shortfall > 0:
         flagged = task if not parts else _copy(task)
         flagged.qty, flagged.status, flagged.exception_reason = shortfall, TaskStatus.exception, "stock_taken"
+        flagged.exception_message = (f"Another pick took the stock of lot {taken}: no other stock for "
+                                     f"{_fmt(shortfall)} {task.item.uom}")
         session.add(flagged)
     session.flush()
 

@@ -17,23 +17,6 @@ const PRESETS = {
   reject: ["Put it back, pick the expected lot", "Wrong lot order (FEFO)", "Damaged / not acceptable"],
 };
 
-/** What the worker was told when the pick was flagged (the server's words, rebuilt from the task). */
-function workerMessage(t) {
-  const picked = t.picked_lot || "?";
-  switch (t.exception_reason) {
-    case "substitute_lot":
-      return `Other lot: expected ${t.lot.code} in ${t.from_location}; ${picked} taken as a substitute, supervisor decides`;
-    case "fefo_violation":
-      return `Wrong lot: expected ${t.lot.code} in ${t.from_location} (${picked} expires or arrived later); supervisor decides`;
-    case "wrong_location":
-      return `Wrong location: ${t.lot.code} was expected in ${t.from_location}, not ${t.picked_from}; supervisor decides`;
-    case "stock_taken":
-      return `Another pick took the stock of ${t.lot.code}: nothing left to allocate for ${t.qty} ${t.uom}`;
-    default:
-      return t.exception_reason || "";
-  }
-}
-
 function groupByList(tasks) {
   const groups = new Map();
   for (const t of tasks) {
@@ -125,7 +108,7 @@ export async function show(root, ctx, params = []) {
       <li class="lw-exception" data-task="${t.id}" data-reason="${esc(t.exception_reason)}">
         <p class="lw-reason">${esc(REASONS[t.exception_reason] || t.exception_reason)}
           <span class="lw-reason-code">${esc(t.exception_reason)}</span></p>
-        <p class="lw-said">“${esc(workerMessage(t))}”</p>
+        <p class="lw-said">“${esc(t.exception_message || t.exception_reason || "")}”</p>
         <dl class="lw-compare">
           <dt>Item</dt><dd>${esc(t.item)} · ${esc(t.picked_qty ?? t.qty)} ${esc(t.uom)} → ${esc(t.to_location)}</dd>
           <dt>Expected</dt><dd><span class="lw-mono">${esc(t.lot.code)}</span> @ <span class="lw-mono">${esc(t.from_location)}</span></dd>
