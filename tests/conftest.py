@@ -306,7 +306,8 @@ def browser(playwright_instance):
     browser.close()
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -366,7 +367,7 @@ def start_live_server(directory: Path, **settings: str) -> LiveServer:
         done = subprocess.run([LOTWISE_BIN, *args], env=env, capture_output=True, text=True, timeout=180,
                               stdin=subprocess.DEVNULL)
         assert done.returncode == 0, done.stdout + done.stderr
-    port = _free_port()
+    port = free_port()
     server = LiveServer(f"http://127.0.0.1:{port}", database_url, env, directory / "server.log")
     with open(server.log_path, "a") as log:
         server.process = subprocess.Popen([LOTWISE_BIN, "serve", "--port", str(port)], env=env, stdout=log,

@@ -1,7 +1,6 @@
 """The `lotwise` command as a new user runs it: migrate, seed, serve, sign in and list lots over HTTP."""
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -13,16 +12,9 @@ import requests
 
 from backend.domain.auth import issue_token
 from backend.models import db
-from tests.conftest import make_app
+from tests.conftest import free_port, make_app
 
 LOTWISE = str(Path(sys.executable).with_name("lotwise"))
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
-import pytest
 import requests
 from sqlalchemy import text
 

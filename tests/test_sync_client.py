@@ -9,7 +9,6 @@ import json
 import os
 import random
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from requests.adapters import HTTPAdapter
 from backend.models import db
 from sync.client import (DEFAULT_CHUNK_BYTES, MAX_PUSH_BYTES, AuthError, PushRefused, ServerUnavailable, SyncClient,
                          _body, _encode, chunked, format_summary)
-from tests.conftest import ledger_matches_balances, make_app
+from tests.conftest import free_port, ledger_matches_balances, make_app
 
 LOTWISE = str(Path(sys.executable).with_name("lotwise"))
 RAW_MATERIALS = ("RM-FLOUR", "RM-SUGAR", "RM-COCOA", "RM-EGGS", "RM-BUTTER")  # the demo's items with GTINs
@@ -36,13 +35,6 @@ NO_WAIT = dict(backoff_base=0.001, backoff_cap=0.01)
 
 
 # --- a real server ------------------------------------------------------------------------------------------
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @dataclass
 class Server:

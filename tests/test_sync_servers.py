@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from backend.types import from_scaled
-from tests.conftest import ledger_matches_balances, reservations_match_tasks
+from tests.conftest import free_port, ledger_matches_balances, reservations_match_tasks
 
 BIN = Path(sys.executable).parent
 LOTWISE = str(BIN / "lotwise")
@@ -155,13 +155,6 @@ def make_site(request, tmp_path):
 
 
 # --- server processes -------------------------------------------------------------------------------------
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def command(kind: str, port: int) -> list[str]:
     """`lotwise serve` (gunicorn gthread, one process) or a plain two-process gunicorn on the app factory."""
