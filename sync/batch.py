@@ -32,8 +32,8 @@ from backend.domain.picking import (
 from backend.domain.scans import Scan, find_lot, interpret
 from backend.domain.stock import MAX_BALANCE, check_distinct, insufficient, lot_to_receive
 from backend.models import (
-    Balance, Item, Location, Lot, LotEvent, Movement, MovementType, Partner, PartnerKind, PickList, PickTask, SyncOutcome,
-    TaskStatus, utcnow,
+    Balance, Item, Location, Lot, LotEvent, Movement, MovementType, Partner, PartnerKind, PickList, PickTask,
+    SyncOutcome, TaskStatus, utcnow,
 )
 from backend.types import ExactDecimal, from_scaled, to_scaled
 

@@ -75,7 +75,7 @@ def _retryable(exc: Exception) -> bool:
 
 
 class _Push:
-    """One attempt at a push: duplicates answered, the rest decided by the batch or the domain functions."""
+    """One attempt at a chunk of a push: duplicates answered, the rest decided by the batch or the domain functions."""
 
     def __init__(self, session: Session, user: User, device_id: int, device_name: str, tz: ZoneInfo,
                  substitute: str):
@@ -135,8 +135,9 @@ class _Push:
     def _keep(self, key: str, mutation, result: dict, actor_id: int | None, at: datetime | None) -> None:
         """Remember an outcome: written with the push, answered to a repeat within it."""
         seq = mutation.get("seq") if isinstance(mutation, dict) else None
+        seq = seq if type(seq) is int and 0 <= seq < 2**63 else None  # a malformed mutation's may be anything
         self.outcomes.append({
-            "device_id": self.device_id, "mutation_id": key, "seq": seq if type(seq) is int and 0 <= seq < 2**63 else None,
+            "device_id": self.device_id, "mutation_id": key, "seq": seq,
             "type": str(mutation.get("type", "")).replace("\x00", "")[:16], "status": result["status"],
             "reason": result.get("reason"), "result": result, "actor_id": actor_id, "pushed_by_id": self.user.id,
             "happened_at": at})
