@@ -3,17 +3,27 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections import defaultdict
-from datetime import timedelta
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import defaultdict, namedtuple
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+import requests
 from sqlalchemy import create_engine, func, select, text
 from werkzeug.security import generate_password_hash
 
 from backend import create_app
 from backend.config import Config
-from backend.domain import Actor, masterdata
+from backend.domain import Actor, masterdata, orders
+from backend.domain import stock as stock_rules
 from backend.domain.auth import hash_token
 from backend.models import (
     ApiToken, Balance, Item, Location, Movement, Partner, PickTask, Role, TaskStatus, User, db, utcnow,
@@ -213,6 +223,58 @@ def reservations_match_tasks(session) -> list:
                   if actual.get(key, Decimal(0)) != held.get(key, Decimal(0)))
 
 
+# --- set-up helpers shared by the picking, sync and scan tests ----------------------------------
+
+GTIN = "09506000134352"  # FLOUR's in the `world` fixture
+GS = "\x1d"
+Order = namedtuple("Order", "id pick_list tasks")
+
+
+def utc(day: date, hour: int = 0, minute: int = 0) -> datetime:
+    """A moment of a calendar day in UTC (the test site's time zone)."""
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=timezone.utc)
+
+
+def today() -> date:
+    """The site's calendar day now."""
+    return utcnow().date()
+
+
+def yymmdd(day: date) -> str:
+    """A date as GS1 AI(17) writes it."""
+    return day.strftime("%y%m%d")
+
+
+def gs1(lot: str | None, expires: date | None = None, gtin: str = GTIN) -> str:
+    """A GS1 DataMatrix scan ("]d2"): (01) GTIN, (17) expiry, (10) lot."""
+    return f"]d201{gtin}" + (f"17{yymmdd(expires)}" if expires else "") + (f"10{lot}" if lot else "")
+
+
+def receive(actor, lot: str, qty="10", *, item="FLOUR", location="A-01-01", expires: date | None = None,
+            at: datetime | None = None) -> int:
+    """Receive `qty` into a lot with an explicit code through the domain (test set-up), commit; the lot's id."""
+    movement = stock_rules.receive(db.session, actor, item=item, lot=lot, qty=Decimal(qty), location=location,
+                             expires_on=expires, at=at)
+    lot_id = movement.lot_id
+    db.session.commit()
+    return lot_id
+
+
+def order(boss, qty, item="FLOUR", at: datetime | None = None) -> Order:
+    """A one-line sales order allocated to STAGE-1 (at `at`); its id, pick list id and task ids."""
+    so = orders.create_sales_order(db.session, boss, customer="CUS-SHOP", lines=[{"item": item, "qty": Decimal(qty)}])
+    pick_list, _ = orders.allocate_order(db.session, boss, order=so.id, staging="STAGE-1", at=at)
+    result = Order(so.id, pick_list.id, sorted(t.id for t in pick_list.tasks))
+    db.session.commit()
+    return result
+
+
+def task(task_id: int) -> PickTask:
+    """A task as the database has it now."""
+    db.session.expire_all()
+    return db.session.get(PickTask, task_id)
+
+
 # --- helpers the REST-level order, production and shipping tests share -----------------------
 
 def ok(response, status: int = 200):
@@ -261,14 +323,6 @@ def stock(client, headers, lot_id: int) -> dict[str, tuple[D, D]]:
 # Skipped when Chromium or Playwright is missing, failed instead under LOTWISE_REQUIRE_BROWSER=1 (CI).
 # =====================================================================================================
 
-import shutil  # noqa: E402
-import signal  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 CHROMIUM = os.environ.get("LOTWISE_CHROMIUM", "/usr/bin/chromium")
 REQUIRE_BROWSER = os.environ.get("LOTWISE_REQUIRE_BROWSER") == "1"
@@ -276,6 +330,33 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync"]
 LOTWISE_BIN = str(Path(sys.executable).with_name("lotwise"))
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+# --- the `lotwise` command and a server it starts ---------------------------------------------------
+
+@pytest.fixture
+def env(tmp_path) -> dict:
+    """An environment pointing Lotwise at a fresh SQLite file and instance folder."""
+    return {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "LOTWISE_INSTANCE_PATH": str(tmp_path)}
+
+
+def lotwise(env: dict, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
+    """Run the console script and fail with its output when it fails."""
+    result = subprocess.run([LOTWISE_BIN, *args], env=env, input=input, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def wait_until_up(url: str, process: subprocess.Popen, verify: bool | str = True) -> None:
+    """Poll /healthz until the server answers (or died)."""
+    for _ in range(100):
+        assert process.poll() is None, process.stdout.read()
+        try:
+            if requests.get(url + "/healthz", timeout=1, verify=verify).status_code == 200:
+                return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError("server did not come up")
 
 
 def _skip_or_fail(reason: str):
@@ -333,7 +414,6 @@ class LiveServer:
 
     def login(self, username: str, device: str = "TEST-API") -> dict:
         """Authorization headers of a fresh token (demo passwords are the user names)."""
-        import requests
         answer = requests.post(self.url + "/api/auth/token", timeout=30,
                                json={"username": username, "password": username, "device": device})
         assert answer.status_code == 200, answer.text
@@ -355,8 +435,6 @@ class LiveServer:
 
 def start_live_server(directory: Path, **settings: str) -> LiveServer:
     """Migrate a fresh SQLite database, seed the demo data and serve it (`lotwise serve`)."""
-    import requests
-
     directory.mkdir(parents=True, exist_ok=True)
     database_url = f"sqlite:///{directory / 'lotwise.db'}"
     env = {**os.environ, "DATABASE_URL": database_url, "LOTWISE_INSTANCE_PATH": str(directory),

@@ -1,45 +1,14 @@
 """The `lotwise` command as a new user runs it: migrate, seed, serve, sign in and list lots over HTTP."""
-import os
 import shutil
 import subprocess
-import sys
-import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import requests
 
 from backend.domain.auth import issue_token
 from backend.models import db
-from tests.conftest import free_port, make_app
-
-LOTWISE = str(Path(sys.executable).with_name("lotwise"))
-
-
-@pytest.fixture
-def env(tmp_path) -> dict:
-    """An environment pointing Lotwise at a fresh SQLite file and instance folder."""
-    return {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "LOTWISE_INSTANCE_PATH": str(tmp_path)}
-
-
-def lotwise(env: dict, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
-    """Run the console script and fail with its output when it fails."""
-    result = subprocess.run([LOTWISE, *args], env=env, input=input, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result
-
-
-def wait_until_up(url: str, process: subprocess.Popen, verify: bool | str = True) -> None:
-    """Poll /healthz until the server answers (or died)."""
-    for _ in range(100):
-        assert process.poll() is None, process.stdout.read()
-        try:
-            if requests.get(url + "/healthz", timeout=1, verify=verify).status_code == 200:
-                return
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise AssertionError("server did not come up")
+from tests.conftest import LOTWISE_BIN, free_port, lotwise, make_app, wait_until_up
 
 
 def test_serve_demo_data_and_sign_in_as_the_demo_worker(env):
@@ -47,7 +16,7 @@ def test_serve_demo_data_and_sign_in_as_the_demo_worker(env):
     lotwise(env, "db", "upgrade")
     assert "worker / worker" in lotwise(env, "demo").stdout
     port = free_port()
-    server = subprocess.Popen([LOTWISE, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+    server = subprocess.Popen([LOTWISE_BIN, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -74,7 +43,7 @@ def test_serve_over_https_with_cert_and_key(env, tmp_path):
                    check=True, capture_output=True, timeout=60)
     lotwise(env, "db", "upgrade")
     port = free_port()
-    server = subprocess.Popen([LOTWISE, "serve", "--port", str(port), "--cert", str(cert), "--key", str(key)],
+    server = subprocess.Popen([LOTWISE_BIN, "serve", "--port", str(port), "--cert", str(cert), "--key", str(key)],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"https://127.0.0.1:{port}"
     try:

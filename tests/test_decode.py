@@ -26,9 +26,8 @@ from backend import decoding
 from backend.domain import stock
 from backend.domain.auth import issue_token
 from backend.models import db
-from tests.conftest import make_app
+from tests.conftest import LOTWISE_BIN, free_port, lotwise, make_app, wait_until_up
 from tests.photos import encode, gs1_text, label, photo
-from tests.test_cli import LOTWISE, env, free_port, lotwise, wait_until_up  # noqa: F401 - env is a fixture
 
 URL = "/api/barcodes/decode"
 EXPIRY = date.today() + timedelta(days=120)
@@ -453,7 +452,7 @@ def test_a_real_server_refuses_huge_uploads_early_and_keeps_serving(env):
         db.session.commit()
         db.engine.dispose()
     port = free_port()
-    server = subprocess.Popen([LOTWISE, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+    server = subprocess.Popen([LOTWISE_BIN, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     part = Endless(0).head
     try:

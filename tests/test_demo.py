@@ -4,11 +4,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import subprocess
-import sys
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,9 +19,8 @@ from backend.domain.lots import local_date
 from backend.models import (Balance, Item, Location, LocationKind, Lot, LotEvent, LotStatus, Movement, MovementType,
                             OrderStatus, Partner, PartnerKind, PickList, PickTask, ProductionOrder, SalesOrder,
                             Shipment, TaskStatus, User, db)
-from tests.conftest import ledger_matches_balances, reservations_match_tasks
+from tests.conftest import LOTWISE_BIN, ledger_matches_balances, reservations_match_tasks
 
-LOTWISE = Path(sys.executable).with_name("lotwise")
 
 
 def seeded() -> None:
@@ -192,7 +189,7 @@ def test_cli_demo_seeds_once(tmp_path):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "LOTWISE_INSTANCE_PATH": str(tmp_path)}
 
     def lotwise(*args: str) -> str:
-        done = subprocess.run([str(LOTWISE), *args], env=env, capture_output=True, text=True, timeout=120)
+        done = subprocess.run([LOTWISE_BIN, *args], env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         return done.stdout
 

@@ -2,64 +2,36 @@
 from __future__ import annotations
 
 from collections import namedtuple
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal as D
 
 import pytest
 from sqlalchemy import func, select
 
-from backend.domain import masterdata, orders, stock
+from backend.domain import masterdata
 from backend.domain.picking import LotView, TaskView, classify
 from backend.models import (
     Balance, Item, Location, Lot, LotStatus, Movement, MovementType, PickPolicy, PickTask, TaskStatus, db, utcnow,
 )
-from tests.conftest import ledger_matches_balances, reservations_match_tasks
+from tests.conftest import (
+    GS, GTIN, gs1, ledger_matches_balances, order, receive, reservations_match_tasks, task, today, utc, yymmdd,
+)
 
-GTIN = "09506000134352"  # FLOUR's
-GS = "\x1d"
 UTC = timezone.utc
-Order = namedtuple("Order", "id pick_list tasks")
 
 
 # --- helpers ----------------------------------------------------------------------------------
 
-def utc(day: date, hour: int = 0, minute: int = 0) -> datetime:
-    """A moment of a calendar day in UTC."""
-    return datetime.combine(day, time(hour, minute), tzinfo=UTC)
 
 
-def today() -> date:
-    """The site's (UTC) calendar day now."""
-    return utcnow().date()
 
 
-def receive(actor, lot: str, qty="10", *, item="FLOUR", location="A-01-01", expires: date | None = None,
-            at: datetime | None = None) -> int:
-    """Receive `qty` into a lot with an explicit code (expiry, time of receipt), commit; the lot's id."""
-    movement = stock.receive(db.session, actor, item=item, lot=lot, qty=D(qty), location=location,
-                             expires_on=expires, at=at)
-    lot_id = movement.lot_id
-    db.session.commit()
-    return lot_id
 
 
-def order(boss, qty, item="FLOUR", at: datetime | None = None) -> Order:
-    """A one-line sales order allocated to STAGE-1 (at `at`); its id, pick list id and task ids."""
-    so = orders.create_sales_order(db.session, boss, customer="CUS-SHOP", lines=[{"item": item, "qty": D(qty)}])
-    pick_list, _ = orders.allocate_order(db.session, boss, order=so.id, staging="STAGE-1", at=at)
-    result = Order(so.id, pick_list.id, sorted(t.id for t in pick_list.tasks))
-    db.session.commit()
-    return result
 
 
-def yymmdd(day: date) -> str:
-    """A date as GS1 AI(17) writes it."""
-    return day.strftime("%y%m%d")
 
 
-def gs1(lot: str, expires: date | None = None, gtin: str = GTIN) -> str:
-    """A GS1 DataMatrix scan ("]d2"): (01) GTIN, (17) expiry, (10) lot."""
-    return f"]d201{gtin}" + (f"17{yymmdd(expires)}" if expires else "") + f"10{lot}"
 
 
 def internal(sku: str, lot: str, sep: str = GS) -> str:
@@ -74,10 +46,6 @@ def pick(client, headers, task: int, scan: str, qty, **extra):
     return client.post(f"/api/tasks/{task}/pick", json={"scan": scan, "qty": str(qty), **extra}, headers=headers)
 
 
-def task(task_id: int) -> PickTask:
-    """A task as the database has it now."""
-    db.session.expire_all()
-    return db.session.get(PickTask, task_id)
 
 
 def balance(lot_id: int, code: str) -> tuple[D, D]:

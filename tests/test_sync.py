@@ -14,7 +14,7 @@ import re
 import secrets
 import uuid
 from collections import namedtuple
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal as D
 
 import pytest
@@ -23,19 +23,19 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 import sync.pull
-from sync.batch import Batch
 from backend.domain import lots as lot_rules
-from backend.domain import masterdata, orders, picking, production, shipping, stock
+from backend.domain import masterdata, picking, production, shipping
 from backend.domain.auth import hash_token
 from backend.domain.errors import DomainError
 from backend.models import (
     ApiToken, Balance, Device, Item, Location, Lot, LotEvent, LotStatus, Movement, PickTask, Role, SyncOutcome,
     TaskStatus, User, db, utcnow,
 )
-from tests.conftest import ledger_matches_balances, reservations_match_tasks
+from sync.batch import Batch
+from tests.conftest import (
+    GS, GTIN, gs1, ledger_matches_balances, order, receive, reservations_match_tasks, task, today, utc,
+)
 
-GTIN = "09506000134352"  # FLOUR's
-GS = "\x1d"
 UTC = timezone.utc
 REASONS = {"invalid", "bad_barcode", "unknown_item", "unknown_lot", "unknown_location", "unknown_task",
            "ambiguous_lot", "scan_mismatch", "wrong_item", "lot_expired", "lot_on_hold", "lot_recalled",
@@ -91,24 +91,12 @@ def pull(client, headers, cursor: str | None = None, status: int = 200) -> dict:
     return response.get_json()
 
 
-def utc(day: date, hour: int = 0, minute: int = 0) -> datetime:
-    """A moment of a calendar day in UTC (the test site's time zone)."""
-    return datetime.combine(day, time(hour, minute), tzinfo=UTC)
 
 
-def today() -> date:
-    """The site's calendar day now."""
-    return utcnow().date()
 
 
-def yymmdd(day: date) -> str:
-    """A date as GS1 AI(17) writes it."""
-    return day.strftime("%y%m%d")
 
 
-def gs1(lot: str | None, expires: date | None = None, gtin: str = GTIN) -> str:
-    """A GS1 DataMatrix scan: (01) GTIN, (17) expiry, (10) lot."""
-    return f"]d201{gtin}" + (f"17{yymmdd(expires)}" if expires else "") + (f"10{lot}" if lot else "")
 
 
 def label(sku: str, code: str) -> str:
@@ -117,32 +105,12 @@ def label(sku: str, code: str) -> str:
     return f"]d201{gtin}10{code}" if gtin else f"240{sku}{GS}10{code}"
 
 
-def receive(actor, lot: str, qty="10", *, item="FLOUR", location="A-01-01", expires: date | None = None,
-            at: datetime | None = None) -> int:
-    """Receive stock directly through the domain (test set-up), commit; the lot's id."""
-    movement = stock.receive(db.session, actor, item=item, lot=lot, qty=D(qty), location=location,
-                             expires_on=expires, at=at)
-    lot_id = movement.lot_id
-    db.session.commit()
-    return lot_id
 
 
-Order = namedtuple("Order", "id pick_list tasks")
 
 
-def order(boss, qty, item="FLOUR", at: datetime | None = None) -> Order:
-    """A one-line sales order allocated to STAGE-1; its id, pick list id and task ids."""
-    so = orders.create_sales_order(db.session, boss, customer="CUS-SHOP", lines=[{"item": item, "qty": D(qty)}])
-    pick_list, _ = orders.allocate_order(db.session, boss, order=so.id, staging="STAGE-1", at=at)
-    result = Order(so.id, pick_list.id, sorted(t.id for t in pick_list.tasks))
-    db.session.commit()
-    return result
 
 
-def task(task_id: int) -> PickTask:
-    """A task as the database has it now."""
-    db.session.expire_all()
-    return db.session.get(PickTask, task_id)
 
 
 def lot_by_code(code: str, item: str | None = None) -> Lot:

@@ -11,7 +11,6 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -27,9 +26,8 @@ from requests.adapters import HTTPAdapter
 from backend.models import db
 from sync.client import (DEFAULT_CHUNK_BYTES, MAX_PUSH_BYTES, AuthError, PushRefused, ServerUnavailable, SyncClient,
                          _body, _encode, chunked, format_summary)
-from tests.conftest import free_port, ledger_matches_balances, make_app
+from tests.conftest import LOTWISE_BIN, free_port, ledger_matches_balances, make_app
 
-LOTWISE = str(Path(sys.executable).with_name("lotwise"))
 RAW_MATERIALS = ("RM-FLOUR", "RM-SUGAR", "RM-COCOA", "RM-EGGS", "RM-BUTTER")  # the demo's items with GTINs
 NO_WAIT = dict(backoff_base=0.001, backoff_cap=0.01)
 
@@ -69,7 +67,7 @@ class Server:
 
 def run_lotwise(env: dict, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess:
     """Run the console script; with check, fail with its output when it fails."""
-    result = subprocess.run([LOTWISE, *args], env=env, capture_output=True, text=True, timeout=timeout,
+    result = subprocess.run([LOTWISE_BIN, *args], env=env, capture_output=True, text=True, timeout=timeout,
                             stdin=subprocess.DEVNULL)
     if check:
         assert result.returncode == 0, result.stdout + result.stderr
@@ -88,7 +86,7 @@ def lotwise_server(directory: Path):
     port = free_port()
     log_path = directory / "server.log"
     with open(log_path, "w") as log:  # a file, not a pipe: nobody reads a pipe, and a full one stalls the server
-        process = subprocess.Popen([LOTWISE, "serve", "--port", str(port)], env=env, stdout=log,
+        process = subprocess.Popen([LOTWISE_BIN, "serve", "--port", str(port)], env=env, stdout=log,
                                    stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -338,7 +336,7 @@ def test_cli_killed_mid_upload_resumes_exactly_once(server, tmp_path):
     path = write_queue(tmp_path / "hh-kill.json", receive_and_move_queue("HH-KILL", "KL", 800, bad=False))
     state = Path(str(path) + ".progress")
     env = {**server.env, "LOTWISE_PASSWORD": "supervisor"}
-    process = subprocess.Popen([LOTWISE, "push", str(path), "--server", server.url, "--user", "supervisor",
+    process = subprocess.Popen([LOTWISE_BIN, "push", str(path), "--server", server.url, "--user", "supervisor",
                                 "--chunk", "50"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
@@ -434,7 +432,7 @@ def test_wrong_password_foreign_device_and_missing_credentials_exit_2(server, tm
 
     usage = run_lotwise(server.env, "push", str(path), "--server", server.url, check=False)
     assert usage.returncode == 2 and "--user" in usage.stderr
-    no_password = subprocess.run([LOTWISE, "push", str(path), "--server", server.url, "--user", "supervisor"],
+    no_password = subprocess.run([LOTWISE_BIN, "push", str(path), "--server", server.url, "--user", "supervisor"],
                                  env=server.env, capture_output=True, text=True, timeout=60, input="",
                                  start_new_session=True)  # no terminal to ask on: stdin, which is empty
     assert no_password.returncode == 2 and "LOTWISE_PASSWORD" in no_password.stderr, no_password.stderr
@@ -445,7 +443,7 @@ def test_wrong_password_foreign_device_and_missing_credentials_exit_2(server, tm
 def test_password_is_asked_for_when_not_in_the_environment(server, tmp_path):
     """Without LOTWISE_PASSWORD the CLI asks (hidden input; here from stdin, there being no terminal)."""
     path = write_queue(tmp_path / "hh-ask.json", receive_and_move_queue("HH-ASK", "AS", 3, bad=False))
-    result = subprocess.run([LOTWISE, "push", str(path), "--server", server.url, "--user", "supervisor"],
+    result = subprocess.run([LOTWISE_BIN, "push", str(path), "--server", server.url, "--user", "supervisor"],
                             env=server.env, capture_output=True, text=True, timeout=60, input="supervisor\n",
                             start_new_session=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -34,10 +34,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from backend.types import from_scaled
-from tests.conftest import free_port, ledger_matches_balances, reservations_match_tasks
+from tests.conftest import LOTWISE_BIN, free_port, ledger_matches_balances, reservations_match_tasks
 
 BIN = Path(sys.executable).parent
-LOTWISE = str(BIN / "lotwise")
 GUNICORN = str(BIN / "gunicorn")
 ROOT = Path(__file__).resolve().parents[1]
 RAW_MATERIALS = ("RM-FLOUR", "RM-SUGAR", "RM-COCOA", "RM-EGGS", "RM-BUTTER")  # the demo's purchased items
@@ -112,7 +111,7 @@ def server_env(url: str, instance: Path) -> dict:
 
 def run_lotwise(env: dict, *args: str) -> None:
     """Run the console script; fail with its output when it fails."""
-    result = subprocess.run([LOTWISE, *args], env=env, capture_output=True, text=True, timeout=120,
+    result = subprocess.run([LOTWISE_BIN, *args], env=env, capture_output=True, text=True, timeout=120,
                             stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -159,7 +158,7 @@ def make_site(request, tmp_path):
 def command(kind: str, port: int) -> list[str]:
     """`lotwise serve` (gunicorn gthread, one process) or a plain two-process gunicorn on the app factory."""
     if kind == "serve":
-        return [LOTWISE, "serve", "--port", str(port)]
+        return [LOTWISE_BIN, "serve", "--port", str(port)]
     assert kind == "gunicorn"
     return [GUNICORN, "-w", "2", "-b", f"127.0.0.1:{port}", "--no-control-socket", "backend:create_app()"]
 
