@@ -8,7 +8,7 @@ from decimal import Decimal
 from marshmallow import Schema, fields, validate
 from marshmallow.utils import get_value
 
-from backend.domain.codes import UNITS
+from backend.domain.codes import UNITS, qty_text
 from backend.models import LocationKind, LotStatus, MovementType, OrderStatus, PartnerKind, PickPolicy, Role, TaskStatus
 from backend.types import SCALE_DIGITS
 
@@ -42,7 +42,7 @@ class ExactNumber(fields.Field):
 
     def _serialize(self, value, attr, obj, **kwargs) -> str | None:
         """Plain notation, no exponent, no trailing zeros."""
-        return None if value is None else format(Decimal(value).normalize(), "f")
+        return None if value is None else qty_text(Decimal(value))
 
 
 class FloorTime(fields.AwareDateTime):

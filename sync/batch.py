@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from backend.domain import Actor, judged_time
-from backend.domain.codes import check_lot_code, check_quantity
+from backend.domain.codes import check_lot_code, check_quantity, qty_text
 from backend.domain.errors import DomainError, unknown
 from backend.domain.lookup import item_by_sku, location_by_code, partner_by_code
 from backend.domain.lots import local_date, status_before
@@ -35,7 +35,7 @@ from backend.models import (
     Balance, Item, Location, Lot, LotEvent, Movement, MovementType, Partner, PartnerKind, PickList, PickTask,
     SyncOutcome, TaskStatus, utcnow,
 )
-from backend.types import ExactDecimal, from_scaled, to_scaled
+from backend.types import ExactDecimal
 
 _B, _T, _M = Balance.__table__, PickTask.__table__, Movement.__table__
 _FROM = aliased(Location)
@@ -357,7 +357,7 @@ class Batch:
         self._add(existing.id, dst.id, qty, Decimal(0))
         movements = self._record(MovementType.receive, existing, qty, None, dst.id, actor, at, partner=supplier,
                                  ref=("receipt", args["reference"]) if args.get("reference") else None)
-        return movement_result(f"Received {from_scaled(to_scaled(qty))} of lot {existing.code}", movements,
+        return movement_result(f"Received {qty_text(qty)} of lot {existing.code}", movements,
                                lot={"id": existing.id, "code": existing.code})
 
     def _supplier(self, code: str) -> Partner:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from backend.domain import Actor, production, stock
 from backend.domain.auth import register_device
+from backend.domain.codes import qty_text
 from backend.domain.errors import DomainError
 from backend.domain.picking import pick
 from backend.domain.scans import LotFinder, interpret, resolve_lot
@@ -215,7 +216,7 @@ def _receive(session, actor, args, at, substitute) -> dict:
     movement = stock.receive(session, actor, item=item, lot=lot, expires_on=expires_on, qty=args["qty"],
                              location=args["location"], supplier=args.get("supplier"),
                              supplier_lot=args.get("supplier_lot"), reference=args.get("reference"), at=at)
-    return _movement_result(f"Received {movement.qty} of lot {movement.lot.code}", [movement],
+    return _movement_result(f"Received {qty_text(movement.qty)} of lot {movement.lot.code}", [movement],
                             lot={"id": movement.lot.id, "code": movement.lot.code})
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from backend.domain.codes import qty_text
 from backend.domain.errors import DomainError
 from backend.models import Balance, Device, Item, Location, Lot, PickTask, TaskStatus, User, utcnow
 
@@ -92,10 +93,6 @@ def _tasks(session: Session, user: User, since, removed: dict) -> list[PickTask]
     return [r for r in rows if r.id in kept]
 
 
-def _qty(value) -> str:
-    """An exact quantity as the wire carries it."""
-    return format(value.normalize(), "f")
-
 
 def _item(item: Item) -> dict:
     """An item as the device keeps it."""
@@ -112,13 +109,13 @@ def _lot(lot: Lot) -> dict:
     """A lot with its status, expiry and on-hand per location."""
     return {"id": lot.id, "item": lot.item_id, "code": lot.code, "status": lot.status.value,
             "expires_on": lot.expires_on and lot.expires_on.isoformat(), "received_at": lot.received_at.isoformat(),
-            "stock": {b.location.code: _qty(b.on_hand) for b in lot.balances if b.on_hand > 0}}
+            "stock": {b.location.code: qty_text(b.on_hand) for b in lot.balances if b.on_hand > 0}}
 
 
 def _task(task: PickTask) -> dict:
     """A task with what the worker needs to pick it and see its fate."""
     return {"id": task.id, "pick_list": task.pick_list.number, "pick_list_id": task.pick_list_id, "status": task.status.value, "item": task.item_id,
             "lot": task.lot_id, "lot_code": task.lot.code, "from": task.from_location.code,
-            "to": task.to_location.code, "qty": _qty(task.qty), "picked_qty": task.picked_qty and _qty(task.picked_qty),
+            "to": task.to_location.code, "qty": qty_text(task.qty), "picked_qty": task.picked_qty and qty_text(task.picked_qty),
             "exception_reason": task.exception_reason, "exception_message": task.exception_message, "decision": task.decision,
             "decision_reason": task.decision_reason}

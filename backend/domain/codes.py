@@ -42,3 +42,8 @@ def check_quantity(qty: Decimal, uom: str, field: str = "qty") -> Decimal:
         msg = f"{uom} is counted in whole units"
         raise DomainError("invalid", msg, errors={field: [msg]})
     return qty
+
+
+def qty_text(qty: Decimal) -> str:
+    """A quantity as people write it: 10, 2.5, 0.3 (no exponent, no trailing zeros)."""
+    return format(qty.normalize(), "f")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from backend.domain import Actor, judged_time
 from backend.domain.allocation import allocate
-from backend.domain.codes import check_quantity
+from backend.domain.codes import check_quantity, qty_text
 from backend.domain.errors import DomainError, conflict, unknown
 from backend.domain.lookup import location_by_code
 from backend.domain.lots import local_date, status_at
@@ -78,9 +78,9 @@ def classify(task: TaskView, lot: LotView, location: str, qty: Decimal, on_hand:
     if lot.expires_on is not None and today > lot.expires_on:
         return no("lot_expired", f"Lot {lot.code} expired on {lot.expires_on.isoformat()}: do not pick")
     if qty > task.qty:
-        return no("over_pick", f"Too many: pick at most {_fmt(task.qty)} {task.uom}")
+        return no("over_pick", f"Too many: pick at most {qty_text(task.qty)} {task.uom}")
     if qty > on_hand:
-        return no("insufficient_stock", f"Only {_fmt(on_hand)} {task.uom} of lot {lot.code} at {location}")
+        return no("insufficient_stock", f"Only {qty_text(on_hand)} {task.uom} of lot {lot.code} at {location}")
     if lot.id != task.lot_id:
         if _worse(task, lot):
             return Verdict(FLAGGED, "fefo_violation", f"Wrong lot: expected {task.lot_code} in {task.from_location}"
@@ -90,7 +90,7 @@ def classify(task: TaskView, lot: LotView, location: str, qty: Decimal, on_hand:
     if location != task.from_location:
         return Verdict(FLAGGED, "wrong_location", f"Wrong location: {task.lot_code} was expected in "
                        f"{task.from_location}, not {location}; supervisor decides")
-    return Verdict(APPLIED, None, f"Picked {_fmt(qty)} {task.uom} of {lot.code}")
+    return Verdict(APPLIED, None, f"Picked {qty_text(qty)} {task.uom} of {lot.code}")
 
 
 def _worse(task: TaskView, lot: LotView) -> bool:
@@ -101,10 +101,6 @@ def _worse(task: TaskView, lot: LotView) -> bool:
         return lot.expires_on is None or (task.lot_expires_on is not None and lot.expires_on > task.lot_expires_on)
     return lot.received_at > task.lot_received_at
 
-
-def _fmt(qty: Decimal) -> str:
-    """A quantity as people write it."""
-    return format(qty.normalize(), "f")
 
 
 @dataclass
@@ -226,7 +222,7 @@ def reallocate_task(session: Session, task: PickTask, at: datetime, tz, *, exclu
         flagged = task if not parts else _copy(task)
         flagged.qty, flagged.status, flagged.exception_reason = shortfall, TaskStatus.exception, "stock_taken"
         flagged.exception_message = (f"Another pick took the stock of lot {taken}: no other stock for "
-                                     f"{_fmt(shortfall)} {task.item.uom}")
+                                     f"{qty_text(shortfall)} {task.item.uom}")
         session.add(flagged)
     session.flush()
 

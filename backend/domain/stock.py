@@ -9,7 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from backend.domain import Actor, judged_time
-from backend.domain.codes import check_lot_code, check_quantity
+from backend.domain.codes import check_lot_code, check_quantity, qty_text
 from backend.domain.errors import DomainError, conflict
 from backend.domain.lookup import item_by_sku, location_by_code, lot_by_id, partner_by_code
 from backend.domain.lots import generate_lot_code, is_expired, local_date
@@ -102,7 +102,7 @@ def _take(session: Session, lot: Lot, location: Location, qty: Decimal, now: dat
 
 def insufficient(lot_code: str, uom: str, free: Decimal, location_code: str) -> DomainError:
     """The refusal of taking more than is free."""
-    return conflict("insufficient_stock", f"Only {_fmt(free)} {uom} of lot {lot_code} free at {location_code}")
+    return conflict("insufficient_stock", f"Only {qty_text(free)} {uom} of lot {lot_code} free at {location_code}")
 
 
 def _put(session: Session, lot: Lot, location: Location, qty: Decimal, now: datetime) -> None:
@@ -117,10 +117,6 @@ def _id(row) -> int:
     """A persistent row's primary key without reloading it after a commit expired it."""
     return inspect(row).identity[0]
 
-
-def _fmt(qty: Decimal) -> str:
-    """A quantity as people write it."""
-    return format(qty.normalize(), "f")
 
 
 def receive(session: Session, actor: Actor, *, item: str, qty: Decimal, location: str,
@@ -210,7 +206,7 @@ def count(session: Session, actor: Actor, *, lot: int, location: str, counted: D
     loc = location_by_code(session, location)
     at = judged_time(at)
     on_hand, _ = free_stock(session, lot_row.id, loc.id)
-    event = LotEvent(lot_id=lot_row.id, kind="count", old_value=_fmt(on_hand), new_value=_fmt(counted),
+    event = LotEvent(lot_id=lot_row.id, kind="count", old_value=qty_text(on_hand), new_value=qty_text(counted),
                      location=loc, actor=actor.user, device=actor.device, happened_at=at)
     session.add(event)
     session.flush()
