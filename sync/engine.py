@@ -194,15 +194,7 @@ def _actor(session: Session, user: User, username: str | None, tz: ZoneInfo, dev
 
 def _lot_of(session: Session, args: dict, substitute: str) -> Lot:
     """The lot a mutation names by scan or by id/code; both given must agree (else scan_mismatch)."""
-    return lot_of(_Finder(session), args, substitute)
-
-
-class _Finder(LotFinder):
-    """LotFinder with lots by id, for lot_of."""
-
-    def by_id(self, lot_id: int) -> Lot | None:
-        """The lot with this id."""
-        return self.session.get(Lot, lot_id)
+    return lot_of(LotFinder(session), args, substitute)
 
 
 def _movement_result(message: str, movements, **extra) -> dict:
@@ -212,7 +204,7 @@ def _movement_result(message: str, movements, **extra) -> dict:
 
 def _receive(session, actor, args, at, substitute) -> dict:
     """receive: from a supplier's GS1 label or explicit item and lot."""
-    item, lot, expires_on = receipt_of(_Finder(session), args, substitute)
+    item, lot, expires_on = receipt_of(LotFinder(session), args, substitute)
     movement = stock.receive(session, actor, item=item, lot=lot, expires_on=expires_on, qty=args["qty"],
                              location=args["location"], supplier=args.get("supplier"),
                              supplier_lot=args.get("supplier_lot"), reference=args.get("reference"), at=at)

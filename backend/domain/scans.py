@@ -309,6 +309,10 @@ class LotFinder:
         """Up to two lots of any item with this code (two means ambiguous)."""
         return self.session.scalars(select(Lot).where(Lot.code == code).limit(2)).all()
 
+    def by_id(self, lot_id: int) -> Lot | None:
+        """The lot with this id."""
+        return self.session.get(Lot, lot_id)
+
 
 def resolve_lot(session: Session, scan: Scan) -> Lot:
     """The lot a scan names: by GTIN or SKU plus lot code, or by a bare lot code when it is unambiguous."""
