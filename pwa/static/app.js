@@ -51,14 +51,14 @@ import * as db from "./db.js";
 import * as outbox from "./outbox.js";
 import * as sync from "./sync.js";
 import * as api from "./api.js";
+import { escapeHtml } from "./html.js";
 import { isRepeat, scanField, WEDGE_REPEAT_MS } from "./scanner.js";
 
 const DEFAULT_SITE = { timezone: "UTC", gs_substitute: "|", currency: "EUR" };
 const PUBLIC_ROUTES = new Set(["login"]);
 
 const $ = (selector) => document.querySelector(selector);
-export const escape = (s) => String(s ?? "").replace(/[&<>"']/g,
-  (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+export const escape = escapeHtml;
 
 let site = { ...DEFAULT_SITE };
 let current = null; // {name, handlers}

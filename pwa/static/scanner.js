@@ -8,8 +8,9 @@
 // GS (ASCII 29): scanners that can send it as a control character get it turned into the site's substitute
 // character (default "|"), which gs1.js reads as a separator; those that can't type it send the substitute.
 // Duplicate reads (a camera seeing the same label in consecutive frames, a trigger bouncing) are dropped.
+import { GS } from "./gs1.js";
+import { escapeHtml } from "./html.js";
 
-const GS = "\x1d";
 export const WEDGE_REPEAT_MS = 300; // the same text again within this time is a bounce
 const CAMERA_REPEAT_MS = 2500; // the same label in front of the camera is read once
 
@@ -79,10 +80,6 @@ function insertAtCursor(input, text) {
   const end = input.selectionEnd ?? input.value.length;
   input.value = input.value.slice(0, start) + text + input.value.slice(end);
   input.setSelectionRange(start + text.length, start + text.length);
-}
-
-function escapeHtml(s) {
-  return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
 // --- camera ----------------------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 // Small UI helpers shared by the receive, move, count, lookup, supervisor and devices screens.
 // No rules here: every verdict comes from rules.js (and gs1.js), every server call through ctx.api.
 import { currentSession } from "../api.js";
+import { escapeHtml as esc } from "../html.js";
 
-export const esc = (s) => String(s ?? "").replace(/[&<>"']/g,
-  (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+export { esc };
 
 /** True for the roles that may use the supervisor screens. */
 export function isBoss(ctx) {
