@@ -359,6 +359,9 @@ def test_offline_shift_twenty_picks_queued_across_a_restart_then_synced_exactly(
     for pattern in VIBRATIONS.values():
         assert pattern in vibrations
     assert pending_count(page) == 20
+    # The minute timer (or Background Sync) firing while the device is offline sends nothing.
+    assert page.evaluate("window.lotwise.sync.syncNow('timer')")["reason"] == "offline"
+    assert pending_count(page) == 20
 
     # The verdict banner has a fixed height: the scan field never moves.
     heights = {round(v["height"]) for v in verdicts.values()}

@@ -122,6 +122,9 @@ export function syncNow(reason = "manual") {
 async function round(reason) {
   const session = currentSession();
   if (!session) return { ok: false, reason: "signed_out" };
+  // The device knows it has no network: keep the queue, try again on `online` (timers and Background Sync
+  // may fire before that).
+  if (!navigator.onLine) return { ok: false, reason: "offline" };
   state.syncing = true; emit();
   try {
     const { pushed, differ } = await pushPending();
